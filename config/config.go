@@ -1,0 +1,217 @@
+// Package config holds Strata's configuration: built-in defaults, overridden by a TOML
+// file, overridden by command-line flags.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ErrInvalid marks a configuration that cannot be used.
+var ErrInvalid = errors.New("config: invalid")
+
+// Config is the whole server configuration.
+type Config struct {
+	Server  Server  `toml:"server"`
+	RocksDB RocksDB `toml:"rocksdb"`
+}
+
+// Server is the [server] section.
+type Server struct {
+	Addr                 string   `toml:"addr"`
+	DataDir              string   `toml:"data_dir"`
+	RequirePass          string   `toml:"requirepass"`
+	MaxClients           int      `toml:"maxclients"`
+	ProtoMaxBulkLen      Size     `toml:"proto_max_bulk_len"`
+	Timeout              Duration `toml:"timeout"`
+	LogLevel             string   `toml:"log_level"`
+	SlowlogLogSlowerThan Duration `toml:"slowlog_log_slower_than"`
+	SlowlogMaxLen        int      `toml:"slowlog_max_len"`
+}
+
+// RocksDB is the [rocksdb] section: it bounds memory, not the data size.
+type RocksDB struct {
+	BlockCacheSize  Size   `toml:"block_cache_size"`
+	WriteBufferSize Size   `toml:"write_buffer_size"`
+	MaxWriteBuffers int    `toml:"max_write_buffers"`
+	Compression     string `toml:"compression"`
+	BloomBitsPerKey int    `toml:"bloom_bits_per_key"`
+	MaxOpenFiles    int    `toml:"max_open_files"`
+}
+
+// Default returns the built-in configuration.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Addr:                 "127.0.0.1:6380",
+			DataDir:              "./var",
+			MaxClients:           10000,
+			ProtoMaxBulkLen:      512 << 20,
+			LogLevel:             "info",
+			SlowlogLogSlowerThan: Duration(10 * time.Millisecond),
+			SlowlogMaxLen:        128,
+		},
+		RocksDB: RocksDB{
+			BlockCacheSize:  256 << 20,
+			WriteBufferSize: 64 << 20,
+			MaxWriteBuffers: 3,
+			Compression:     "lz4",
+			BloomBitsPerKey: 10,
+			MaxOpenFiles:    1000,
+		},
+	}
+}
+
+// Load reads a TOML file over the defaults. Unknown keys are an error naming the key.
+func Load(data []byte) (Config, error) {
+	c := Default()
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
+	if err != nil {
+		return c, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return c, fmt.Errorf("%w: unknown key %s", ErrInvalid, strings.Join(keys, ", "))
+	}
+	return c, nil
+}
+
+// Validate checks every value and names the first key that is wrong.
+func (c *Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalid, key, fmt.Sprintf(format, args...))
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		return bad("server.addr", "%q is not host:port", c.Server.Addr)
+	}
+	if c.Server.DataDir == "" {
+		return bad("server.data_dir", "must not be empty")
+	}
+	if c.Server.MaxClients < 1 {
+		return bad("server.maxclients", "must be at least 1, got %d", c.Server.MaxClients)
+	}
+	if c.Server.ProtoMaxBulkLen < 1<<20 {
+		return bad("server.proto_max_bulk_len", "must be at least 1MB, got %d", c.Server.ProtoMaxBulkLen)
+	}
+	if c.Server.Timeout < 0 {
+		return bad("server.timeout", "must not be negative")
+	}
+	switch c.Server.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("server.log_level", "%q is not one of debug, info, warn, error", c.Server.LogLevel)
+	}
+	if c.Server.SlowlogMaxLen < 0 {
+		return bad("server.slowlog_max_len", "must not be negative")
+	}
+	if c.RocksDB.BlockCacheSize < 1<<20 {
+		return bad("rocksdb.block_cache_size", "must be at least 1MB, got %d", c.RocksDB.BlockCacheSize)
+	}
+	if c.RocksDB.WriteBufferSize < 1<<20 {
+		return bad("rocksdb.write_buffer_size", "must be at least 1MB, got %d", c.RocksDB.WriteBufferSize)
+	}
+	if c.RocksDB.MaxWriteBuffers < 2 {
+		return bad("rocksdb.max_write_buffers", "must be at least 2, got %d", c.RocksDB.MaxWriteBuffers)
+	}
+	switch c.RocksDB.Compression {
+	case "none", "snappy", "lz4", "zstd":
+	default:
+		return bad("rocksdb.compression", "%q is not one of none, snappy, lz4, zstd", c.RocksDB.Compression)
+	}
+	if c.RocksDB.BloomBitsPerKey < 0 || c.RocksDB.BloomBitsPerKey > 32 {
+		return bad("rocksdb.bloom_bits_per_key", "must be between 0 and 32, got %d", c.RocksDB.BloomBitsPerKey)
+	}
+	if c.RocksDB.MaxOpenFiles < -1 || c.RocksDB.MaxOpenFiles == 0 {
+		return bad("rocksdb.max_open_files", "must be -1 (unlimited) or positive, got %d", c.RocksDB.MaxOpenFiles)
+	}
+	return nil
+}
+
+// Size is a byte count written as "256MB", "1GB", "512kb" or a plain number.
+type Size int64
+
+// ParseSize parses a human-readable byte count.
+func ParseSize(s string) (Size, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t = strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
+			mult = u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size like 256MB", s)
+	}
+	return Size(n * mult), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Size) UnmarshalText(b []byte) error {
+	v, err := ParseSize(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// MarshalText writes the size in the largest exact unit.
+func (s Size) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s Size) String() string {
+	n := int64(s)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}} {
+		if n != 0 && n%u.m == 0 {
+			return strconv.FormatInt(n/u.m, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// Duration is a time span written as "500ms", "72h".
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 500ms or 72h", string(b))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Encode renders the configuration as TOML (CONFIG REWRITE).
+func (c *Config) Encode() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

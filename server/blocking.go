@@ -1,0 +1,214 @@
+package server
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/strata-kv/strata/store"
+)
+
+// blockRegistry wakes clients blocked in BLPOP and friends when a key they wait on is
+// written.
+type blockRegistry struct {
+	mu      sync.Mutex
+	n       atomic.Int64
+	waiters map[store.KeyRef]map[*waiter]struct{}
+	dbs     [store.Databases]int
+	closed  bool
+}
+
+type waiter struct {
+	ch   chan struct{}
+	keys []store.KeyRef
+}
+
+func (r *blockRegistry) init() { r.waiters = map[store.KeyRef]map[*waiter]struct{}{} }
+
+func (r *blockRegistry) register(keys []store.KeyRef) *waiter {
+	w := &waiter{ch: make(chan struct{}, 1), keys: keys}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		close(w.ch)
+		return w
+	}
+	for _, k := range keys {
+		set := r.waiters[k]
+		if set == nil {
+			set = map[*waiter]struct{}{}
+			r.waiters[k] = set
+		}
+		set[w] = struct{}{}
+		r.dbs[k.DB]++
+	}
+	r.n.Add(1)
+	return w
+}
+
+func (r *blockRegistry) unregister(w *waiter) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	for _, k := range w.keys {
+		if set := r.waiters[k]; set != nil {
+			delete(set, w)
+			if len(set) == 0 {
+				delete(r.waiters, k)
+			}
+		}
+		r.dbs[k.DB]--
+	}
+	r.n.Add(-1)
+}
+
+func (r *blockRegistry) signal(keys []store.KeyRef) {
+	if r.n.Load() == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, k := range keys {
+		if k.All {
+			if r.dbs[k.DB] == 0 {
+				continue
+			}
+			for wk, set := range r.waiters {
+				if wk.DB == k.DB {
+					for w := range set {
+						wake(w)
+					}
+				}
+			}
+			continue
+		}
+		for w := range r.waiters[k] {
+			wake(w)
+		}
+	}
+}
+
+func wake(w *waiter) {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+func (r *blockRegistry) closeAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	for _, set := range r.waiters {
+		for w := range set {
+			wake(w)
+		}
+	}
+}
+
+// errBlockTimeout is returned by block when the timeout passed with nothing served.
+var errBlockTimeout = errors.New("server: block timeout")
+
+// block serves a blocking command: it calls attempt with keys locked until attempt
+// reports it served the client, the timeout passes (0 = forever), the client goes away
+// or the server stops. attempt writes the reply when it serves; on timeout the caller
+// writes the null reply. Inside EXEC it tries once and never waits.
+func (c *Ctx) block(keys [][]byte, timeout time.Duration, attempt func(tx *store.Tx) bool) error {
+	if c.InExec {
+		if attempt(c.Tx) {
+			return nil
+		}
+		return errBlockTimeout
+	}
+	refs := make([]store.KeyRef, len(keys))
+	for i, k := range keys {
+		refs[i] = store.KeyRef{DB: c.DB, Key: string(k)}
+	}
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	var w *waiter
+	defer func() {
+		if w != nil {
+			c.srv.blockers.unregister(w)
+		}
+	}()
+	alive := time.NewTicker(200 * time.Millisecond)
+	defer alive.Stop()
+	for {
+		served, err := c.tryLocked(keys, attempt)
+		if err != nil || served {
+			return err
+		}
+		if w == nil {
+			// Register, then try once more, so a push between the two is not missed.
+			w = c.srv.blockers.register(refs)
+			continue
+		}
+		select {
+		case <-w.ch:
+		case <-deadline:
+			return errBlockTimeout
+		case <-c.closing:
+			return errBlockTimeout
+		case <-c.srv.done:
+			return errBlockTimeout
+		case <-alive.C:
+			if c.peerGone() {
+				return errBlockTimeout
+			}
+		}
+	}
+}
+
+// tryLocked runs attempt once under the keys' locks and commits what it wrote.
+func (c *Ctx) tryLocked(keys [][]byte, attempt func(tx *store.Tx) bool) (bool, error) {
+	unlock := c.srv.store.LockKeys(c.DB, keys...)
+	defer unlock()
+	tx := c.srv.store.Begin()
+	defer tx.Close()
+	mark := c.W.Len()
+	if !attempt(tx) {
+		c.W.Truncate(mark)
+		return false, nil
+	}
+	if tx.Dirty() && !c.failed {
+		if err := c.srv.store.Commit(tx); err != nil {
+			c.W.Truncate(mark)
+			c.Error("ERR " + err.Error())
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// peerGone reports whether the client closed its end, without consuming any bytes it
+// may have pipelined behind the blocking command.
+func (c *Client) peerGone() bool {
+	sc, ok := c.netConn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	gone := false
+	_ = raw.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		gone = n == 0 && err == nil
+		if err != nil && err != syscall.EAGAIN && err != syscall.EWOULDBLOCK {
+			gone = true
+		}
+		return true
+	})
+	return gone
+}

@@ -1,0 +1,242 @@
+package server
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/strata-kv/strata/store"
+)
+
+// Client is the state of one connection.
+type Client struct {
+	ID      int64
+	srv     *Server
+	conn    redcon.Conn
+	netConn net.Conn
+	W       Writer
+
+	DB     int
+	authed bool
+	name   atomic.Value // string
+	libName, libVer string
+
+	created    time.Time
+	lastActive atomic.Int64 // unix ms
+	lastCmd    atomic.Value // string
+
+	multi      *multiState
+	watched    []store.KeyRef
+	watchDirty atomic.Bool
+
+	subs   map[string]struct{}
+	psubs  map[string]struct{}
+	pusher *pusher // set while subscribed: replies and messages leave through it
+
+	closing chan struct{} // closed when the connection goes away
+	once    sync.Once
+	killed  atomic.Bool
+}
+
+type multiState struct {
+	queue [][][]byte
+	cmds  []*Command
+	dirty bool // a queued command was refused: EXEC aborts
+}
+
+func newClient(s *Server, conn redcon.Conn) *Client {
+	c := &Client{
+		ID:      s.nextID.Add(1),
+		srv:     s,
+		conn:    conn,
+		netConn: conn.NetConn(),
+		W:       Writer{proto: 2},
+		created: time.Now(),
+		closing: make(chan struct{}),
+	}
+	c.authed = s.Config().Server.RequirePass == ""
+	c.name.Store("")
+	c.lastCmd.Store("NULL")
+	c.lastActive.Store(time.Now().UnixMilli())
+	return c
+}
+
+// Name is the name set by CLIENT SETNAME.
+func (c *Client) Name() string { return c.name.Load().(string) }
+
+// kill closes the connection from another goroutine.
+func (c *Client) kill() {
+	c.killed.Store(true)
+	c.once.Do(func() { close(c.closing) })
+	_ = c.netConn.Close()
+}
+
+// Closing is closed when the client disconnects or is killed.
+func (c *Client) Closing() <-chan struct{} { return c.closing }
+
+func (c *Client) cleanup() {
+	c.once.Do(func() { close(c.closing) })
+	c.unwatch()
+	c.srv.pubsub.removeClient(c)
+	if c.pusher != nil {
+		c.pusher.close()
+	}
+}
+
+// flush hands the buffered replies to the connection.
+func (c *Client) flush() {
+	if len(c.W.buf) == 0 {
+		return
+	}
+	c.srv.stats.netOutputBytes.Add(int64(len(c.W.buf)))
+	if c.pusher != nil {
+		c.pusher.send(c.W.buf)
+		c.W.buf = c.W.buf[:0]
+		return
+	}
+	c.conn.WriteRaw(c.W.buf)
+	if cap(c.W.buf) > 64<<10 {
+		c.W.buf = nil
+	} else {
+		c.W.buf = c.W.buf[:0]
+	}
+}
+
+// execute runs one command from the wire: the single place where arity, auth, MULTI
+// queueing, subscribed mode and the read-only rule are enforced.
+func (c *Client) execute(args [][]byte) {
+	s := c.srv
+	now := time.Now()
+	c.lastActive.Store(now.UnixMilli())
+	for _, a := range args {
+		s.stats.netInputBytes.Add(int64(len(a)))
+	}
+	cmd := s.table.Lookup(args[0])
+	if cmd == nil {
+		if c.multi != nil {
+			c.multi.dirty = true
+		}
+		c.W.Error(unknownCommandText(args))
+		return
+	}
+	c.lastCmd.Store(cmd.Name)
+	if !cmd.arityOK(len(args)) {
+		if c.multi != nil {
+			c.multi.dirty = true
+		}
+		c.W.Error("ERR wrong number of arguments for '" + cmd.Name + "' command")
+		return
+	}
+	if !c.authed && cmd.Flags&FlagNoAuth == 0 {
+		if c.multi != nil {
+			c.multi.dirty = true
+		}
+		c.W.Error(errNoAuth)
+		return
+	}
+	if c.W.proto < 3 && c.subscribed() && cmd.Flags&FlagSubscribed == 0 {
+		c.W.Error("ERR Can't execute '" + cmd.Name +
+			"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+		return
+	}
+	if c.multi != nil && cmd.Flags&FlagNoMulti == 0 {
+		c.multi.queue = append(c.multi.queue, cloneArgs(args))
+		c.multi.cmds = append(c.multi.cmds, cmd)
+		c.W.Simple("QUEUED")
+		return
+	}
+	c.run(cmd, args, nil)
+	s.recordCall(cmd, args, now, c)
+}
+
+// run executes one command. With tx nil it takes the command's locks, opens a
+// transaction and commits it; inside EXEC it runs on EXEC's transaction.
+func (c *Client) run(cmd *Command, args [][]byte, tx *store.Tx) {
+	ctx := Ctx{Client: c, Args: args, Cmd: cmd}
+	if tx != nil {
+		ctx.Tx = tx
+		ctx.InExec = true
+		sp := tx.Mark()
+		cmd.Handler(&ctx)
+		if ctx.failed {
+			tx.Rollback(sp)
+		}
+		return
+	}
+	if cmd.Flags&FlagWrite == 0 || cmd.Flags&FlagBlocking != 0 {
+		// Reads take no locks; blocking commands lock around each attempt themselves.
+		ctx.Tx = c.srv.store.Begin()
+		cmd.Handler(&ctx)
+		if !ctx.failed && ctx.Tx.Dirty() {
+			c.commit(&ctx, 0)
+		}
+		ctx.Tx.Close()
+		return
+	}
+	var unlock store.Unlocker
+	if cmd.Flags&FlagGlobal != 0 {
+		unlock = c.srv.store.LockAll()
+	} else {
+		unlock = c.srv.store.LockKeys(c.DB, cmd.KeysOf(args)...)
+	}
+	mark := c.W.Len()
+	ctx.Tx = c.srv.store.Begin()
+	cmd.Handler(&ctx)
+	if !ctx.failed && ctx.Tx.Dirty() {
+		c.commit(&ctx, mark)
+	}
+	ctx.Tx.Close()
+	unlock()
+}
+
+// commit commits the context's transaction; on failure the reply written since mark
+// is replaced with the error, so a client is never told a failed write succeeded.
+func (c *Client) commit(ctx *Ctx, mark int) {
+	if err := c.srv.store.Commit(ctx.Tx); err != nil {
+		c.srv.log.Error().Err(err).Str("cmd", ctx.Cmd.Name).Msg("commit failed")
+		c.W.Truncate(mark)
+		ctx.Error("ERR " + err.Error())
+	}
+}
+
+func (c *Client) subscribed() bool { return len(c.subs)+len(c.psubs) > 0 }
+
+func cloneArgs(args [][]byte) [][]byte {
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		out[i] = append([]byte(nil), a...)
+	}
+	return out
+}
+
+func unknownCommandText(args [][]byte) string {
+	var b strings.Builder
+	b.WriteString("ERR unknown command '")
+	b.WriteString(truncArg(args[0]))
+	b.WriteString("', with args beginning with: ")
+	for _, a := range args[1:] {
+		b.WriteString("'")
+		b.WriteString(truncArg(a))
+		b.WriteString("' ")
+	}
+	return b.String()
+}
+
+func truncArg(a []byte) string {
+	if len(a) > 128 {
+		a = a[:128]
+	}
+	return string(a)
+}
+
+func (s *Server) recordCall(cmd *Command, args [][]byte, start time.Time, c *Client) {
+	s.stats.commandsProcessed.Add(1)
+	d := time.Since(start)
+	cmd.calls.Add(1)
+	cmd.usec.Add(d.Microseconds())
+	s.slowlog.maybeAdd(s, d, args, c)
+}

@@ -1,0 +1,20 @@
+package server
+
+// commandGroups lists every command group; each group lives in its own file.
+func (s *Server) commandGroups() [][]*Command {
+	return [][]*Command{
+		connectionCommands(),
+		stringCommands(),
+		keyCommands(),
+		hashCommands(),
+		listCommands(),
+		setCommands(),
+		zsetCommands(),
+		transactionCommands(),
+		pubsubCommands(),
+		serverCommands(),
+	}
+}
+
+// readOnlyFor reports whether writes from c are refused (a read-only replica).
+func (s *Server) readOnlyFor(c *Client) bool { return false }

@@ -1,0 +1,231 @@
+// Package server is Strata's RESP front: connections, the command table, the
+// dispatcher, and the handlers for every command group.
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/tidwall/redcon"
+
+	"github.com/strata-kv/strata/config"
+	"github.com/strata-kv/strata/store"
+)
+
+// Version is the Strata version reported by INFO and `strata version`.
+var Version = "0.1.0"
+
+// RedisVersion is the Redis version Strata answers as, so clients enable Redis 7 features.
+const RedisVersion = "7.0.15"
+
+// Server serves RESP clients over one store.
+type Server struct {
+	log   zerolog.Logger
+	store *store.Store
+	table *Table
+
+	cfgMu   sync.RWMutex
+	cfg     config.Config
+	cfgFile string // file CONFIG REWRITE writes, "" when started without one
+
+	rc *redcon.Server
+	ln net.Listener
+
+	runID     string
+	startTime time.Time
+
+	clientsMu sync.Mutex
+	clients   map[int64]*Client
+	nextID    atomic.Int64
+
+	watches  watchRegistry
+	blockers blockRegistry
+	pubsub   hub
+	slowlog  slowlog
+
+	stats serverStats
+
+	closeOnce sync.Once
+	done      chan struct{}
+}
+
+type serverStats struct {
+	connectionsReceived atomic.Int64
+	commandsProcessed   atomic.Int64
+	rejectedConnections atomic.Int64
+	netInputBytes       atomic.Int64
+	netOutputBytes      atomic.Int64
+	lastSave            atomic.Int64
+}
+
+// New opens the store in cfg's data directory and prepares a server; Serve starts it.
+func New(cfg config.Config, cfgFile string, log zerolog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	so := store.DefaultOptions(cfg.Server.DataDir)
+	so.BlockCacheSize = int64(cfg.RocksDB.BlockCacheSize)
+	so.WriteBufferSize = int64(cfg.RocksDB.WriteBufferSize)
+	so.MaxWriteBuffers = cfg.RocksDB.MaxWriteBuffers
+	so.Compression = cfg.RocksDB.Compression
+	so.BloomBitsPerKey = cfg.RocksDB.BloomBitsPerKey
+	so.MaxOpenFiles = cfg.RocksDB.MaxOpenFiles
+	st, err := store.Open(so)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		log:       log,
+		store:     st,
+		cfg:       cfg,
+		cfgFile:   cfgFile,
+		runID:     newRunID(),
+		startTime: time.Now(),
+		clients:   map[int64]*Client{},
+		done:      make(chan struct{}),
+	}
+	s.stats.lastSave.Store(time.Now().Unix())
+	s.table = NewTable(s.commandGroups()...)
+	s.watches.init()
+	s.blockers.init()
+	s.pubsub.init()
+	s.slowlog.init()
+	st.OnCommit(s.onCommit)
+	return s, nil
+}
+
+func newRunID() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Config returns a copy of the current configuration.
+func (s *Server) Config() config.Config {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	return s.cfg
+}
+
+// Store exposes the store, for tools and tests in this module.
+func (s *Server) Store() *store.Store { return s.store }
+
+// Listen binds the configured address. Addr is valid after it returns.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.Config().Server.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", s.Config().Server.Addr, err)
+	}
+	s.ln = &limitListener{Listener: ln, srv: s}
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve answers clients until Close. It returns nil after a clean shutdown.
+func (s *Server) Serve() error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.rc = redcon.NewServer("", s.handle, s.accept, s.closed)
+	s.log.Info().Str("addr", s.Addr().String()).Str("data_dir", s.store.Dir()).Msg("serving")
+	err := s.rc.Serve(s.ln)
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops accepting clients, disconnects everyone and closes the store.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.done)
+		if s.rc != nil {
+			s.rc.Close()
+		} else if s.ln != nil {
+			s.ln.Close()
+		}
+		s.clientsMu.Lock()
+		for _, c := range s.clients {
+			c.kill()
+		}
+		s.clientsMu.Unlock()
+		s.blockers.closeAll()
+		err = s.store.Close()
+	})
+	return err
+}
+
+// Done is closed when the server shuts down (SHUTDOWN or Close).
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+func (s *Server) accept(conn redcon.Conn) bool {
+	s.stats.connectionsReceived.Add(1)
+	c := newClient(s, conn)
+	s.clientsMu.Lock()
+	n := len(s.clients)
+	if n >= s.Config().Server.MaxClients {
+		s.clientsMu.Unlock()
+		s.stats.rejectedConnections.Add(1)
+		_, _ = conn.NetConn().Write([]byte("-ERR max number of clients reached\r\n"))
+		return false
+	}
+	s.clients[c.ID] = c
+	s.clientsMu.Unlock()
+	conn.SetContext(c)
+	return true
+}
+
+func (s *Server) closed(conn redcon.Conn, err error) {
+	c, ok := conn.Context().(*Client)
+	if !ok || c == nil {
+		return
+	}
+	s.clientsMu.Lock()
+	delete(s.clients, c.ID)
+	s.clientsMu.Unlock()
+	c.cleanup()
+}
+
+func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
+	c, ok := conn.Context().(*Client)
+	if !ok {
+		conn.Close()
+		return
+	}
+	c.execute(cmd.Args)
+	c.flush()
+}
+
+// onCommit runs after every group write: wakes blocked clients and WATCHers.
+func (s *Server) onCommit(keys []store.KeyRef) {
+	s.watches.touch(keys)
+	s.blockers.signal(keys)
+}
+
+// clientList returns a snapshot of connected clients.
+func (s *Server) clientList() []*Client {
+	s.clientsMu.Lock()
+	defer s.clientsMu.Unlock()
+	out := make([]*Client, 0, len(s.clients))
+	for _, c := range s.clients {
+		out = append(out, c)
+	}
+	return out
+}

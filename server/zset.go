@@ -1,0 +1,3 @@
+package server
+
+func zsetCommands() []*Command { return nil }

@@ -1,0 +1,5 @@
+package store
+
+import "github.com/linxGnu/grocksdb"
+
+func grockWriteBatchFrom(rep []byte) *grocksdb.WriteBatch { return grocksdb.WriteBatchFrom(rep) }

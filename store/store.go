@@ -1,0 +1,265 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/linxGnu/grocksdb"
+)
+
+// Databases is the number of logical databases (SELECT 0..15).
+const Databases = 16
+
+// Options configures the RocksDB instance behind a Store.
+type Options struct {
+	Dir             string
+	BlockCacheSize  int64
+	WriteBufferSize int64
+	MaxWriteBuffers int
+	Compression     string // none, snappy, lz4, zstd
+	BloomBitsPerKey int    // 0 disables bloom filters
+	MaxOpenFiles    int
+	DisableWAL      bool // set when a binlog in front of the store makes RocksDB's WAL redundant
+}
+
+// DefaultOptions returns the options used when the configuration says nothing.
+func DefaultOptions(dir string) Options {
+	return Options{
+		Dir:             dir,
+		BlockCacheSize:  256 << 20,
+		WriteBufferSize: 64 << 20,
+		MaxWriteBuffers: 3,
+		Compression:     "lz4",
+		BloomBitsPerKey: 10,
+		MaxOpenFiles:    1000,
+	}
+}
+
+// CommitHook is called after every successful group write with the keys it changed.
+type CommitHook func(keys []KeyRef)
+
+// KeyRef names one key of one database; All means every key of DB (FLUSHDB).
+type KeyRef struct {
+	DB  int
+	Key string
+	All bool
+}
+
+// Store is the data layer: key encoding, metadata and the single commit path.
+type Store struct {
+	opts  Options
+	db    *grocksdb.DB
+	cache *grocksdb.Cache
+	bbto  *grocksdb.BlockBasedTableOptions
+	dbo   *grocksdb.Options
+	ro    *grocksdb.ReadOptions
+	wo    *grocksdb.WriteOptions
+
+	locks keyLocks
+
+	version   atomic.Uint64  // last member version handed out
+	keyCounts [Databases]atomic.Int64
+
+	cmu     sync.Mutex
+	queue   []*commitReq
+	leading bool
+	hooks   []CommitHook
+
+	stats Stats
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+	stop      chan struct{}
+	bg        sync.WaitGroup
+}
+
+// Stats are counters the server reports in INFO.
+type Stats struct {
+	Commits       atomic.Int64 // transactions committed
+	Groups        atomic.Int64 // RocksDB writes (one per group of transactions)
+	ExpiredKeys   atomic.Int64
+	KeyspaceHits  atomic.Int64
+	KeyspaceMiss  atomic.Int64
+}
+
+// Open opens or creates the store in opts.Dir.
+func Open(opts Options) (*Store, error) {
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", opts.Dir, err)
+	}
+	s := &Store{opts: opts, stop: make(chan struct{})}
+	s.locks.seed = maphash.MakeSeed()
+
+	s.bbto = grocksdb.NewDefaultBlockBasedTableOptions()
+	s.cache = grocksdb.NewLRUCache(uint64(opts.BlockCacheSize))
+	s.bbto.SetBlockCache(s.cache)
+	s.bbto.SetCacheIndexAndFilterBlocks(true)
+	s.bbto.SetPinL0FilterAndIndexBlocksInCache(true)
+	if opts.BloomBitsPerKey > 0 {
+		s.bbto.SetFilterPolicy(grocksdb.NewBloomFilter(float64(opts.BloomBitsPerKey)))
+	}
+	s.dbo = grocksdb.NewDefaultOptions()
+	s.dbo.SetCreateIfMissing(true)
+	s.dbo.SetBlockBasedTableFactory(s.bbto)
+	s.dbo.SetWriteBufferSize(uint64(opts.WriteBufferSize))
+	s.dbo.SetMaxWriteBufferNumber(opts.MaxWriteBuffers)
+	s.dbo.SetMaxOpenFiles(opts.MaxOpenFiles)
+	s.dbo.IncreaseParallelism(2)
+	s.dbo.SetMaxBackgroundJobs(2)
+	s.dbo.SetCompression(compressionType(opts.Compression))
+	s.dbo.SetKeepLogFileNum(5)
+	db, err := grocksdb.OpenDb(s.dbo, opts.Dir)
+	if err != nil {
+		s.destroyOptions()
+		return nil, fmt.Errorf("store: open rocksdb in %s: %w", opts.Dir, err)
+	}
+	s.db = db
+	s.ro = grocksdb.NewDefaultReadOptions()
+	s.wo = grocksdb.NewDefaultWriteOptions()
+	s.wo.DisableWAL(opts.DisableWAL)
+	if err := s.loadSystem(); err != nil {
+		s.db.Close()
+		s.destroyOptions()
+		return nil, err
+	}
+	s.bg.Add(1)
+	go s.expireLoop()
+	return s, nil
+}
+
+func compressionType(name string) grocksdb.CompressionType {
+	switch name {
+	case "none":
+		return grocksdb.NoCompression
+	case "snappy":
+		return grocksdb.SnappyCompression
+	case "zstd":
+		return grocksdb.ZSTDCompression
+	default:
+		return grocksdb.LZ4Compression
+	}
+}
+
+// ValidCompression reports whether name is a compression the store understands.
+func ValidCompression(name string) bool {
+	switch name {
+	case "none", "snappy", "lz4", "zstd":
+		return true
+	}
+	return false
+}
+
+func (s *Store) destroyOptions() {
+	if s.ro != nil {
+		s.ro.Destroy()
+	}
+	if s.wo != nil {
+		s.wo.Destroy()
+	}
+	s.dbo.Destroy()
+	s.bbto.Destroy()
+	s.cache.Destroy()
+}
+
+// loadSystem checks the format version and loads the key counters.
+func (s *Store) loadSystem() error {
+	v, err := s.db.GetBytes(s.ro, sysFormatKey)
+	if err != nil {
+		return fmt.Errorf("store: read format version: %w", err)
+	}
+	if v == nil {
+		if err := s.db.Put(s.wo, sysFormatKey, encodeU64(FormatVersion)); err != nil {
+			return fmt.Errorf("store: write format version: %w", err)
+		}
+	} else {
+		if len(v) != 8 {
+			return corruptf("format version record has %d bytes", len(v))
+		}
+		if got := binary.BigEndian.Uint64(v); got > FormatVersion {
+			return fmt.Errorf("%w: %s has format %d, this build reads up to %d; upgrade Strata",
+				ErrNewerFormat, s.opts.Dir, got, FormatVersion)
+		}
+	}
+	for db := 0; db < Databases; db++ {
+		v, err := s.db.GetBytes(s.ro, sysKeysKey(db))
+		if err != nil {
+			return fmt.Errorf("store: read key count: %w", err)
+		}
+		if len(v) == 8 {
+			s.keyCounts[db].Store(int64(binary.BigEndian.Uint64(v)))
+		}
+	}
+	v, err = s.db.GetBytes(s.ro, sysVersionKey)
+	if err != nil {
+		return fmt.Errorf("store: read version: %w", err)
+	}
+	hw := uint64(time.Now().UnixNano())
+	if len(v) == 8 && binary.BigEndian.Uint64(v) > hw {
+		hw = binary.BigEndian.Uint64(v)
+	}
+	s.version.Store(hw)
+	return nil
+}
+
+// Close stops background work and closes RocksDB. Safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.bg.Wait()
+		// Wait for in-flight commits: every writer holds the world lock shared.
+		s.locks.world.Lock()
+		s.closed.Store(true)
+		s.locks.world.Unlock()
+		s.db.Close()
+		s.destroyOptions()
+	})
+	return nil
+}
+
+// OnCommit registers a hook run after each group write. Not safe to call concurrently
+// with commits; register hooks before serving.
+func (s *Store) OnCommit(h CommitHook) { s.hooks = append(s.hooks, h) }
+
+// Stats returns the store's counters.
+func (s *Store) Stats() *Stats { return &s.stats }
+
+// DBSize is the number of keys in db, counting keys that expired but are not yet removed.
+func (s *Store) DBSize(db int) int64 { return s.keyCounts[db].Load() }
+
+// Property returns a RocksDB property, for INFO.
+func (s *Store) Property(name string) string { return s.db.GetProperty(name) }
+
+// Dir is the data directory.
+func (s *Store) Dir() string { return s.opts.Dir }
+
+// Options returns the options the store was opened with.
+func (s *Store) Options() Options { return s.opts }
+
+func (s *Store) newVersion() uint64 {
+	for {
+		old := s.version.Load()
+		n := uint64(time.Now().UnixNano())
+		if n <= old {
+			n = old + 1
+		}
+		if s.version.CompareAndSwap(old, n) {
+			return n
+		}
+	}
+}
+
+// errClosedIfClosed guards entry points after Close.
+func (s *Store) checkOpen() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")

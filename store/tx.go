@@ -1,0 +1,271 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/linxGnu/grocksdb"
+)
+
+type opKind byte
+
+// Op kinds; their values are part of the binlog's change encoding.
+const (
+	OpPut         opKind = 1
+	OpDelete      opKind = 2
+	OpDeleteRange opKind = 3
+)
+
+// Op is one key-level change: the unit a batch, the binlog and replication carry.
+type Op struct {
+	Kind  opKind
+	Key   []byte
+	Value []byte // OpPut: value; OpDeleteRange: end key (exclusive)
+}
+
+// Tx is one command's (or one EXEC's) view of the store and its batch of changes.
+// Reads see the transaction's own writes. Nothing is visible to others until Commit.
+type Tx struct {
+	s   *Store
+	ops []Op
+	now int64 // unix ms, fixed for the whole transaction
+
+	wb    *grocksdb.WriteBatchWI // built lazily when a read follows a write
+	wbOps int                    // ops mirrored into wb
+	snap  *grocksdb.Snapshot
+	ro    *grocksdb.ReadOptions
+
+	deltas  [Databases]int64 // change in key count per db
+	flushed uint32           // dbs flushed inside this transaction (bit per db)
+	touched []KeyRef
+}
+
+var txPool = sync.Pool{New: func() any { return new(Tx) }}
+
+// Begin starts a transaction. Close it when done; Commit does not close it.
+func (s *Store) Begin() *Tx {
+	tx := txPool.Get().(*Tx)
+	tx.s = s
+	tx.now = time.Now().UnixMilli()
+	return tx
+}
+
+// Now is the transaction's clock in unix milliseconds.
+func (tx *Tx) Now() int64 { return tx.now }
+
+// Store returns the store the transaction belongs to.
+func (tx *Tx) Store() *Store { return tx.s }
+
+// Close releases the transaction's resources.
+func (tx *Tx) Close() {
+	if tx.wb != nil {
+		tx.wb.Destroy()
+	}
+	if tx.snap != nil {
+		tx.ro.Destroy()
+		tx.s.db.ReleaseSnapshot(tx.snap)
+	}
+	ops := tx.ops[:0]
+	touched := tx.touched[:0]
+	if cap(ops) > 1024 {
+		ops = nil
+	}
+	*tx = Tx{ops: ops, touched: touched[:0]}
+	txPool.Put(tx)
+}
+
+// Snapshot pins the transaction's reads to one point in time, for multi-key reads that
+// must be consistent. Call it before the first read.
+func (tx *Tx) Snapshot() {
+	if tx.snap != nil {
+		return
+	}
+	tx.snap = tx.s.db.NewSnapshot()
+	tx.ro = grocksdb.NewDefaultReadOptions()
+	tx.ro.SetSnapshot(tx.snap)
+}
+
+func (tx *Tx) readOpts() *grocksdb.ReadOptions {
+	if tx.ro != nil {
+		return tx.ro
+	}
+	return tx.s.ro
+}
+
+// Dirty reports whether the transaction has changes to commit.
+func (tx *Tx) Dirty() bool { return len(tx.ops) > 0 }
+
+// Ops returns the changes collected so far.
+func (tx *Tx) Ops() []Op { return tx.ops }
+
+// Touched returns the keys changed so far.
+func (tx *Tx) Touched() []KeyRef { return tx.touched }
+
+// Savepoint marks the current end of the batch so a failed command can be undone.
+type Savepoint struct {
+	ops, touched int
+	deltas       [Databases]int64
+	flushed      uint32
+}
+
+// Mark returns a savepoint.
+func (tx *Tx) Mark() Savepoint {
+	return Savepoint{ops: len(tx.ops), touched: len(tx.touched), deltas: tx.deltas, flushed: tx.flushed}
+}
+
+// Rollback undoes everything after sp.
+func (tx *Tx) Rollback(sp Savepoint) {
+	if len(tx.ops) == sp.ops {
+		return
+	}
+	tx.ops = tx.ops[:sp.ops]
+	tx.touched = tx.touched[:sp.touched]
+	tx.deltas = sp.deltas
+	tx.flushed = sp.flushed
+	if tx.wb != nil && tx.wbOps > sp.ops {
+		tx.wb.Destroy()
+		tx.wb = nil
+		tx.wbOps = 0
+	}
+}
+
+func (tx *Tx) put(k, v []byte) { tx.ops = append(tx.ops, Op{Kind: OpPut, Key: k, Value: v}) }
+func (tx *Tx) del(k []byte)    { tx.ops = append(tx.ops, Op{Kind: OpDelete, Key: k}) }
+
+// delRange deletes [start, end). Reads inside the same transaction must not look at
+// the range afterwards (callers only drop ranges nothing points at any more), except
+// for whole databases, which FlushDB tracks.
+func (tx *Tx) delRange(start, end []byte) {
+	tx.ops = append(tx.ops, Op{Kind: OpDeleteRange, Key: start, Value: end})
+}
+
+// syncBatch mirrors pending ops into the indexed batch so reads see them.
+func (tx *Tx) syncBatch() {
+	if tx.wb == nil {
+		tx.wb = grocksdb.NewWriteBatchWI(0, true)
+	}
+	for _, op := range tx.ops[tx.wbOps:] {
+		switch op.Kind {
+		case OpPut:
+			tx.wb.Put(op.Key, op.Value)
+		case OpDelete:
+			tx.wb.Delete(op.Key)
+		}
+	}
+	tx.wbOps = len(tx.ops)
+}
+
+func (tx *Tx) flushedDB(k []byte) bool {
+	if tx.flushed == 0 || len(k) < 2 || k[0] == prefixSys {
+		return false
+	}
+	return tx.flushed&(1<<k[1]) != 0
+}
+
+var batchOnlyOpts = grocksdb.NewDefaultOptions()
+
+// get reads one raw key, seeing this transaction's writes. nil means absent.
+func (tx *Tx) get(k []byte) ([]byte, error) {
+	if tx.flushedDB(k) {
+		tx.syncBatch()
+		sl, err := tx.wb.Get(batchOnlyOpts, k)
+		return sliceBytes(sl, err)
+	}
+	if len(tx.ops) == 0 {
+		sl, err := tx.s.db.Get(tx.readOpts(), k)
+		return sliceBytes(sl, err)
+	}
+	tx.syncBatch()
+	sl, err := tx.wb.GetFromDB(tx.s.db, tx.readOpts(), k)
+	return sliceBytes(sl, err)
+}
+
+func sliceBytes(sl *grocksdb.Slice, err error) ([]byte, error) {
+	if err != nil {
+		return nil, fmt.Errorf("store: read: %w", err)
+	}
+	defer sl.Free()
+	if !sl.Exists() {
+		return nil, nil
+	}
+	return bytes.Clone(sl.Data()), nil
+}
+
+// Iter walks raw keys in [lower, upper), seeing the transaction's own writes.
+type Iter struct {
+	it           *grocksdb.Iterator
+	ro           *grocksdb.ReadOptions
+	lower, upper []byte
+}
+
+// iter opens an iterator over [lower, upper). Close it.
+func (tx *Tx) iter(lower, upper []byte) *Iter {
+	ro := grocksdb.NewDefaultReadOptions()
+	if tx.snap != nil {
+		ro.SetSnapshot(tx.snap)
+	}
+	if tx.flushedDB(lower) {
+		// The database was dropped earlier in this transaction: only its own writes count.
+		ro.SetIterateLowerBound(lower)
+		ro.SetIterateUpperBound(lower)
+	} else {
+		ro.SetIterateLowerBound(lower)
+		ro.SetIterateUpperBound(upper)
+	}
+	base := tx.s.db.NewIterator(ro)
+	it := &Iter{it: base, ro: ro, lower: lower, upper: upper}
+	if len(tx.ops) > 0 {
+		tx.syncBatch()
+		it.it = tx.wb.NewIteratorWithBase(tx.s.db, base)
+	}
+	return it
+}
+
+// Valid reports whether the iterator is positioned on a key inside its bounds.
+func (it *Iter) Valid() bool {
+	if !it.it.Valid() {
+		return false
+	}
+	k := it.it.Key().Data()
+	return bytes.Compare(k, it.lower) >= 0 && (it.upper == nil || bytes.Compare(k, it.upper) < 0)
+}
+
+// Key is valid until the iterator moves.
+func (it *Iter) Key() []byte { return it.it.Key().Data() }
+
+// Value is valid until the iterator moves.
+func (it *Iter) Value() []byte { return it.it.Value().Data() }
+
+func (it *Iter) Next()            { it.it.Next() }
+func (it *Iter) Prev()            { it.it.Prev() }
+func (it *Iter) Seek(k []byte)    { it.it.Seek(k) }
+func (it *Iter) SeekFirst()       { it.it.Seek(it.lower) }
+func (it *Iter) SeekForPrev(k []byte) { it.it.SeekForPrev(k) }
+
+// SeekLast positions on the last key below the upper bound.
+func (it *Iter) SeekLast() {
+	if it.upper == nil {
+		it.it.SeekToLast()
+		return
+	}
+	it.it.SeekForPrev(it.upper)
+	if it.it.Valid() && bytes.Equal(it.it.Key().Data(), it.upper) {
+		it.it.Prev()
+	}
+}
+
+// Err returns an iteration error.
+func (it *Iter) Err() error {
+	if err := it.it.Err(); err != nil {
+		return fmt.Errorf("store: iterate: %w", err)
+	}
+	return nil
+}
+
+// Close releases the iterator.
+func (it *Iter) Close() {
+	it.it.Close()
+	it.ro.Destroy()
+}
