@@ -49,6 +49,7 @@ type Server struct {
 	blockers blockRegistry
 	pubsub   hub
 	slowlog  slowlog
+	cursors  cursorTable
 
 	stats serverStats
 
