@@ -37,6 +37,9 @@ type Client struct {
 	psubs  map[string]struct{}
 	pusher *pusher // set while subscribed: replies and messages leave through it
 
+	pipe     pipeline
+	quitting bool
+
 	closing chan struct{} // closed when the connection goes away
 	once    sync.Once
 	killed  atomic.Bool
@@ -106,51 +109,67 @@ func (c *Client) flush() {
 	}
 }
 
-// execute runs one command from the wire: the single place where arity, auth, MULTI
-// queueing, subscribed mode and the read-only rule are enforced.
+// execute runs one command from the wire.
 func (c *Client) execute(args [][]byte) {
-	s := c.srv
-	now := time.Now()
-	c.lastActive.Store(now.UnixMilli())
-	for _, a := range args {
-		s.stats.netInputBytes.Add(int64(len(a)))
+	start := time.Now()
+	cmd := c.admit(args)
+	if cmd == nil {
+		return
 	}
+	c.run(cmd, args, nil)
+	c.srv.recordCall(cmd, args, start, c)
+}
+
+// admit is the single place where arity, auth, MULTI queueing, subscribed mode and the
+// read-only rule are enforced. It returns the command to run now, or nil when it has
+// already answered (an error, or QUEUED).
+func (c *Client) admit(args [][]byte) *Command {
+	s := c.srv
+	c.lastActive.Store(time.Now().UnixMilli())
+	n := 0
+	for _, a := range args {
+		n += len(a)
+	}
+	s.stats.netInputBytes.Add(int64(n))
 	cmd := s.table.Lookup(args[0])
 	if cmd == nil {
-		if c.multi != nil {
-			c.multi.dirty = true
-		}
-		c.W.Error(unknownCommandText(args))
-		return
+		c.refuse(unknownCommandText(args))
+		return nil
 	}
 	c.lastCmd.Store(cmd.Name)
 	if !cmd.arityOK(len(args)) {
-		if c.multi != nil {
-			c.multi.dirty = true
-		}
-		c.W.Error("ERR wrong number of arguments for '" + cmd.Name + "' command")
-		return
+		c.refuse("ERR wrong number of arguments for '" + cmd.Name + "' command")
+		return nil
 	}
 	if !c.authed && cmd.Flags&FlagNoAuth == 0 {
-		if c.multi != nil {
-			c.multi.dirty = true
-		}
-		c.W.Error(errNoAuth)
-		return
+		c.refuse(errNoAuth)
+		return nil
 	}
 	if c.W.proto < 3 && c.subscribed() && cmd.Flags&FlagSubscribed == 0 {
 		c.W.Error("ERR Can't execute '" + cmd.Name +
 			"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
-		return
+		return nil
+	}
+	if cmd.Flags&FlagWrite != 0 && s.readOnlyFor(c) {
+		c.refuse(errReadOnly)
+		return nil
 	}
 	if c.multi != nil && cmd.Flags&FlagNoMulti == 0 {
 		c.multi.queue = append(c.multi.queue, cloneArgs(args))
 		c.multi.cmds = append(c.multi.cmds, cmd)
 		c.W.Simple("QUEUED")
-		return
+		return nil
 	}
-	c.run(cmd, args, nil)
-	s.recordCall(cmd, args, now, c)
+	return cmd
+}
+
+// refuse answers an error for a command that cannot run; inside MULTI it also dooms
+// the transaction, as Redis does.
+func (c *Client) refuse(msg string) {
+	if c.multi != nil {
+		c.multi.dirty = true
+	}
+	c.W.Error(msg)
 }
 
 // run executes one command. With tx nil it takes the command's locks, opens a

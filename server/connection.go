@@ -56,8 +56,9 @@ func cmdSelect(c *Ctx) {
 
 func cmdQuit(c *Ctx) {
 	c.W.OK()
+	c.quitting = true
 	c.flush()
-	c.conn.Close()
+	c.conn.Close() // flushes the OK before closing
 }
 
 // checkAuth compares credentials in constant time. Only the default user exists.

@@ -210,7 +210,12 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 		conn.Close()
 		return
 	}
-	c.execute(cmd.Args)
+	if rest := conn.ReadPipeline(); len(rest) > 0 {
+		cmds := make([]redcon.Command, 0, len(rest)+1)
+		c.executePipeline(append(append(cmds, cmd), rest...))
+	} else {
+		c.execute(cmd.Args)
+	}
 	c.flush()
 }
 

@@ -110,6 +110,9 @@ type Savepoint struct {
 	flushed      uint32
 }
 
+// Ops is the number of changes recorded before the savepoint.
+func (sp Savepoint) Ops() int { return sp.ops }
+
 // Mark returns a savepoint.
 func (tx *Tx) Mark() Savepoint {
 	return Savepoint{ops: len(tx.ops), touched: len(tx.touched), deltas: tx.deltas, flushed: tx.flushed}

@@ -1,0 +1,48 @@
+// Package store keeps Strata's data types in RocksDB.
+//
+// # Key encoding (format version 1)
+//
+// Every Redis key has one metadata record; the members of a collection live in their
+// own records tagged with the metadata's version. All integers are big-endian, so
+// RocksDB's byte order is the numeric order.
+//
+//	metadata   'm' | db u8 | user key                                  -> meta value
+//	member     's' | db u8 | len(key) u32 | key | version u64 | member -> member value
+//	list item  's' | db u8 | len(key) u32 | key | version u64 | index u64 -> element
+//	zset index 'z' | db u8 | len(key) u32 | key | version u64 | score u64 | member -> ""
+//	expiry     'e' | db u8 | expire-at ms u64 | user key               -> ""
+//	system     '!' | name                                              -> value
+//
+//	meta value:
+//	+------+-----------+---------------------------------------------+
+//	| type | expire-at | string: value bytes                          |
+//	|  u8  |  ms u64   | hash/set/zset: version u64 | count u64       |
+//	|      | (0 = none)| list: version u64 | count u64 | head | tail  |
+//	+------+-----------+---------------------------------------------+
+//
+// Member values: hash field -> field value; set member -> empty; zset member -> score
+// (8 bytes, the same order-preserving encoding as the index); list index -> element.
+// A list's elements occupy indexes [head, tail); the first push lands at 2^63 so the
+// list can grow 2^63 times either way. A score's u64 is the float's bits with the sign
+// bit flipped for positives and all bits flipped for negatives; -0 is stored as +0.
+//
+// System records: "!format" holds the format version (a newer one is refused at
+// open), "!keys/<db>" the number of keys per database (DBSIZE is O(1)), "!version" the
+// highest member version handed out.
+//
+// # Why versions
+//
+// DEL, overwrite and expiry of a collection must not touch its members in the
+// foreground. Replacing the metadata with a new version makes every old member
+// unreachable at once; the same write range-deletes the old version's member and
+// score ranges, which RocksDB drops during compaction. A key that is re-created gets
+// a new version, so it never shows old members, before or after a restart. An expired
+// key is treated as missing by every read and is removed by the background expiry
+// cycle (through the normal commit path, so the removal is logged like any write).
+//
+// # Writes
+//
+// A Tx collects one command's changes as a list of Ops (put, delete, range delete) and
+// serves reads that see them. Commit is the single write path: concurrent transactions
+// are grouped into one RocksDB write, together with the per-database key counts.
+package store

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+func openTest(t testing.TB, dir string) *Store {
+	t.Helper()
+	o := DefaultOptions(dir)
+	o.BlockCacheSize = 8 << 20
+	o.WriteBufferSize = 4 << 20
+	s, err := Open(o)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func setString(t testing.TB, s *Store, db int, k, v string) {
+	t.Helper()
+	tx := s.Begin()
+	defer tx.Close()
+	if _, err := tx.Set(db, []byte(k), []byte(v), SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(tx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func getString(t testing.TB, s *Store, db int, k string) (string, bool) {
+	t.Helper()
+	tx := s.Begin()
+	defer tx.Close()
+	v, ok, err := tx.GetString(db, []byte(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(v), ok
+}
+
+func TestRefusesNewerFormat(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	if err := s.db.Put(s.wo, sysFormatKey, encodeU64(FormatVersion+1)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(DefaultOptions(dir))
+	if !errors.Is(err, ErrNewerFormat) {
+		t.Fatalf("open newer format: %v", err)
+	}
+}
+
+func TestKeyCountsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	for i := 0; i < 10; i++ {
+		setString(t, s, 3, fmt.Sprint("k", i), "v")
+	}
+	setString(t, s, 3, "k0", "again") // overwrite: count unchanged
+	tx := s.Begin()
+	k, _ := tx.Load(3, []byte("k1"))
+	tx.Delete(k)
+	if err := s.Commit(tx); err != nil {
+		t.Fatal(err)
+	}
+	tx.Close()
+	if n := s.DBSize(3); n != 9 {
+		t.Fatalf("dbsize = %d", n)
+	}
+	s.Close()
+	s = openTest(t, dir)
+	if n := s.DBSize(3); n != 9 {
+		t.Fatalf("dbsize after restart = %d", n)
+	}
+	if v, ok := getString(t, s, 3, "k0"); !ok || v != "again" {
+		t.Fatalf("k0 = %q %v", v, ok)
+	}
+}
+
+func TestConcurrentCommitsGroup(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	const writers, each = 16, 200
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				setString(t, s, 0, fmt.Sprintf("w%d:%d", w, i), "x")
+			}
+		}(w)
+	}
+	wg.Wait()
+	if n := s.DBSize(0); n != writers*each {
+		t.Fatalf("dbsize = %d", n)
+	}
+	if c, g := s.Stats().Commits.Load(), s.Stats().Groups.Load(); c != writers*each || g > c {
+		t.Fatalf("commits %d groups %d", c, g)
+	}
+}
+
+func TestFlushDBInsideTransaction(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	setString(t, s, 0, "a", "1")
+	setString(t, s, 1, "b", "1")
+	tx := s.Begin()
+	tx.FlushDB(0)
+	if _, ok, _ := tx.GetString(0, []byte("a")); ok {
+		t.Fatal("flushed key visible inside the transaction")
+	}
+	if _, err := tx.Set(0, []byte("c"), []byte("3"), SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, _ := tx.GetString(0, []byte("c")); !ok || string(v) != "3" {
+		t.Fatal("write after flush not visible in the transaction")
+	}
+	if err := s.Commit(tx); err != nil {
+		t.Fatal(err)
+	}
+	tx.Close()
+	if _, ok := getString(t, s, 0, "a"); ok {
+		t.Fatal("a survived FLUSHDB")
+	}
+	if _, ok := getString(t, s, 1, "b"); !ok {
+		t.Fatal("FLUSHDB 0 removed a key of db 1")
+	}
+	if s.DBSize(0) != 1 || s.DBSize(1) != 1 {
+		t.Fatalf("dbsize 0=%d 1=%d", s.DBSize(0), s.DBSize(1))
+	}
+}
+
+func TestRollbackToSavepoint(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	tx := s.Begin()
+	defer tx.Close()
+	tx.Set(0, []byte("keep"), []byte("1"), SetOptions{})
+	sp := tx.Mark()
+	tx.Set(0, []byte("drop"), []byte("1"), SetOptions{})
+	if _, ok, _ := tx.GetString(0, []byte("drop")); !ok {
+		t.Fatal("write not visible before rollback")
+	}
+	tx.Rollback(sp)
+	if _, ok, _ := tx.GetString(0, []byte("drop")); ok {
+		t.Fatal("rolled back write still visible")
+	}
+	if err := s.Commit(tx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := getString(t, s, 0, "drop"); ok {
+		t.Fatal("rolled back write committed")
+	}
+	if _, ok := getString(t, s, 0, "keep"); !ok {
+		t.Fatal("write before the savepoint lost")
+	}
+	if s.DBSize(0) != 1 {
+		t.Fatalf("dbsize = %d", s.DBSize(0))
+	}
+}
