@@ -148,8 +148,12 @@ func lastSegment(t *testing.T, dir string) string {
 
 func TestTornTailIsTruncated(t *testing.T) {
 	for name, tear := range map[string]func(path string, size int64){
-		"cut":    func(p string, size int64) { os.Truncate(p, size-7) },
-		"zeroes": func(p string, size int64) { f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0); f.Write(make([]byte, 100)); f.Close() },
+		"cut": func(p string, size int64) { os.Truncate(p, size-7) },
+		"zeroes": func(p string, size int64) {
+			f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			f.Write(make([]byte, 100))
+			f.Close()
+		},
 		"badcrc-last": func(p string, size int64) {
 			f, _ := os.OpenFile(p, os.O_RDWR, 0)
 			f.WriteAt([]byte{0xff}, size-3)

@@ -10,12 +10,12 @@ import (
 // Reader reads records in ID order from a starting ID, following the log as it grows
 // and across segment boundaries.
 type Reader struct {
-	l    *Log
-	next uint64 // ID of the next record to return
+	l        *Log
+	next     uint64 // ID of the next record to return
 	segFirst uint64
-	path string
-	f    *os.File
-	fr   *frameReader
+	path     string
+	f        *os.File
+	fr       *frameReader
 }
 
 // offsetReader reads a file sequentially by offset, so a reader can resume after the
