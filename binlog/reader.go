@@ -125,3 +125,27 @@ func (r *Reader) Close() {
 		r.f = nil
 	}
 }
+
+// Replay calls fn for every record after the given ID, in order, up to the current end.
+func (l *Log) Replay(after uint64, fn func(id uint64, history [20]byte, changes []byte) error) error {
+	if l.LastID() <= after {
+		return nil
+	}
+	r, err := l.NewReader(after + 1)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(rec.ID, rec.History, rec.Changes); err != nil {
+			return err
+		}
+	}
+}

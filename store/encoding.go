@@ -21,6 +21,8 @@ var (
 	sysFormatKey  = []byte("!format")
 	sysVersionKey = []byte("!version")
 	sysKeysPrefix = []byte("!keys/") // !keys/<db byte> -> u64 number of keys in db
+	sysAppliedKey = []byte("!applied") // ID of the last binlog record applied
+	sysHistoryKey = []byte("!history") // 20-byte ID of the history being written
 )
 
 func sysKeysKey(db int) []byte { return append(append([]byte{}, sysKeysPrefix...), byte(db)) }
@@ -202,3 +204,5 @@ func prefixEnd(p []byte) []byte {
 }
 
 func encodeU64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func decodeU64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
