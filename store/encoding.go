@@ -20,7 +20,7 @@ const FormatVersion = 1
 var (
 	sysFormatKey  = []byte("!format")
 	sysVersionKey = []byte("!version")
-	sysKeysPrefix = []byte("!keys/") // !keys/<db byte> -> u64 number of keys in db
+	sysKeysPrefix = []byte("!keys/")   // !keys/<db byte> -> u64 number of keys in db
 	sysAppliedKey = []byte("!applied") // ID of the last binlog record applied
 	sysHistoryKey = []byte("!history") // 20-byte ID of the history being written
 )

@@ -81,7 +81,7 @@ type Store struct {
 
 	locks keyLocks
 
-	version   atomic.Uint64  // last member version handed out
+	version   atomic.Uint64 // last member version handed out
 	keyCounts [Databases]atomic.Int64
 
 	cmu     sync.Mutex
@@ -107,11 +107,11 @@ type Store struct {
 
 // Stats are counters the server reports in INFO.
 type Stats struct {
-	Commits       atomic.Int64 // transactions committed
-	Groups        atomic.Int64 // RocksDB writes (one per group of transactions)
-	ExpiredKeys   atomic.Int64
-	KeyspaceHits  atomic.Int64
-	KeyspaceMiss  atomic.Int64
+	Commits      atomic.Int64 // transactions committed
+	Groups       atomic.Int64 // RocksDB writes (one per group of transactions)
+	ExpiredKeys  atomic.Int64
+	KeyspaceHits atomic.Int64
+	KeyspaceMiss atomic.Int64
 }
 
 // Open opens or creates the store in opts.Dir.

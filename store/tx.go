@@ -241,10 +241,10 @@ func (it *Iter) Key() []byte { return it.it.Key().Data() }
 // Value is valid until the iterator moves.
 func (it *Iter) Value() []byte { return it.it.Value().Data() }
 
-func (it *Iter) Next()            { it.it.Next() }
-func (it *Iter) Prev()            { it.it.Prev() }
-func (it *Iter) Seek(k []byte)    { it.it.Seek(k) }
-func (it *Iter) SeekFirst()       { it.it.Seek(it.lower) }
+func (it *Iter) Next()                { it.it.Next() }
+func (it *Iter) Prev()                { it.it.Prev() }
+func (it *Iter) Seek(k []byte)        { it.it.Seek(k) }
+func (it *Iter) SeekFirst()           { it.it.Seek(it.lower) }
 func (it *Iter) SeekForPrev(k []byte) { it.it.SeekForPrev(k) }
 
 // SeekLast positions on the last key below the upper bound.
