@@ -56,6 +56,8 @@ type Options struct {
 	MaxTotalSize int64         // purge the oldest segments beyond this total size
 	// Warn receives recovery warnings (a truncated torn tail). May be nil.
 	Warn func(msg string)
+	// ReadOnly opens for inspection: nothing is truncated, created or written.
+	ReadOnly bool
 }
 
 const segSuffix = ".binlog"
@@ -71,16 +73,17 @@ type segment struct {
 type Log struct {
 	opts Options
 
-	mu       sync.Mutex
-	segs     []segment // oldest first; the last one is active
-	f        *os.File  // active segment
-	lastID   uint64    // 0 when nothing was ever written
-	err      error     // sticky write/fsync failure
-	closed   bool
-	buf      []byte
-	dirty    bool // written since the last fsync
-	lastSync time.Time
-	notify   chan struct{} // closed and replaced on every append
+	mu             sync.Mutex
+	segs           []segment // oldest first; the last one is active
+	f              *os.File  // active segment
+	lastID         uint64    // 0 when nothing was ever written
+	err            error     // sticky write/fsync failure
+	closed         bool
+	closedForWrite bool // read-only: no active file
+	buf            []byte
+	dirty          bool // written since the last fsync
+	lastSync       time.Time
+	notify         chan struct{} // closed and replaced on every append
 
 	stop chan struct{}
 	bg   sync.WaitGroup
@@ -154,6 +157,13 @@ func Open(opts Options) (*Log, error) {
 			l.lastID = segs[i].first - 1
 		}
 	}
+	if opts.ReadOnly {
+		if len(segs) == 0 {
+			return nil, fmt.Errorf("binlog: no segments in %s", opts.Dir)
+		}
+		l.closedForWrite = true
+		return l, nil
+	}
 	if len(segs) == 0 {
 		if err := l.createSegment(1); err != nil {
 			return nil, err
@@ -192,6 +202,9 @@ func (l *Log) scan(seg *segment, last bool) (uint64, int64, error) {
 		}
 		if err != nil {
 			if last && errors.Is(err, errTorn) || last && errors.Is(err, ErrCorrupt) && l.tailIsGarbage(seg.path, off) {
+				if l.opts.ReadOnly {
+					return lastID, off, nil
+				}
 				if terr := l.truncateTail(seg.path, off); terr != nil {
 					return 0, 0, terr
 				}
@@ -326,7 +339,7 @@ func (l *Log) createSegment(first uint64) error {
 func (l *Log) Append(history [20]byte, unixMs int64, changes ...[]byte) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	if l.closed || l.closedForWrite {
 		return 0, ErrClosed
 	}
 	if l.err != nil {
@@ -398,7 +411,7 @@ func (l *Log) rotateLocked() error {
 func (l *Log) Sync() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	if l.closed || l.closedForWrite {
 		return ErrClosed
 	}
 	if l.err != nil {
@@ -523,6 +536,10 @@ func (l *Log) Close() error {
 	}
 	l.closed = true
 	close(l.stop)
+	if l.closedForWrite {
+		l.mu.Unlock()
+		return nil
+	}
 	var err error
 	if l.err == nil && l.dirty {
 		if e := l.f.Sync(); e != nil {
