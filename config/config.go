@@ -4,7 +4,6 @@ package config
 
 import (
 	"bytes"
-	_ "embed"
 	"errors"
 	"fmt"
 	"net"
@@ -22,6 +21,15 @@ var ErrInvalid = errors.New("config: invalid")
 type Config struct {
 	Server  Server  `toml:"server"`
 	RocksDB RocksDB `toml:"rocksdb"`
+	Binlog  Binlog  `toml:"binlog"`
+}
+
+// Binlog is the [binlog] section: the write-ahead log every change goes through.
+type Binlog struct {
+	Sync         string   `toml:"sync"` // always, everysec, no
+	MaxFileSize  Size     `toml:"max_file_size"`
+	Retention    Duration `toml:"retention"`
+	MaxTotalSize Size     `toml:"max_total_size"`
 }
 
 // Server is the [server] section.
@@ -66,6 +74,12 @@ func Default() Config {
 			Compression:     "lz4",
 			BloomBitsPerKey: 10,
 			MaxOpenFiles:    1000,
+		},
+		Binlog: Binlog{
+			Sync:         "everysec",
+			MaxFileSize:  1 << 30,
+			Retention:    Duration(72 * time.Hour),
+			MaxTotalSize: 10 << 30,
 		},
 	}
 }
@@ -134,6 +148,20 @@ func (c *Config) Validate() error {
 	}
 	if c.RocksDB.MaxOpenFiles < -1 || c.RocksDB.MaxOpenFiles == 0 {
 		return bad("rocksdb.max_open_files", "must be -1 (unlimited) or positive, got %d", c.RocksDB.MaxOpenFiles)
+	}
+	switch c.Binlog.Sync {
+	case "always", "everysec", "no":
+	default:
+		return bad("binlog.sync", "%q is not one of always, everysec, no", c.Binlog.Sync)
+	}
+	if c.Binlog.MaxFileSize < 64<<10 {
+		return bad("binlog.max_file_size", "must be at least 64KB, got %d", c.Binlog.MaxFileSize)
+	}
+	if c.Binlog.Retention < 0 {
+		return bad("binlog.retention", "must not be negative")
+	}
+	if c.Binlog.MaxTotalSize < c.Binlog.MaxFileSize {
+		return bad("binlog.max_total_size", "must be at least binlog.max_file_size")
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tidwall/redcon"
 
+	"github.com/strata-kv/strata/binlog"
 	"github.com/strata-kv/strata/config"
 	"github.com/strata-kv/strata/store"
 )
@@ -27,9 +29,10 @@ const RedisVersion = "7.0.15"
 
 // Server serves RESP clients over one store.
 type Server struct {
-	log   zerolog.Logger
-	store *store.Store
-	table *Table
+	log    zerolog.Logger
+	store  *store.Store
+	binlog *binlog.Log
+	table  *Table
 
 	cfgMu   sync.RWMutex
 	cfg     config.Config
@@ -55,6 +58,7 @@ type Server struct {
 
 	closeOnce sync.Once
 	done      chan struct{}
+	bg        sync.WaitGroup
 }
 
 type serverStats struct {
@@ -71,7 +75,12 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger) (*Server, error)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	so := store.DefaultOptions(cfg.Server.DataDir)
+	bl, err := openBinlog(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	so := store.DefaultOptions(filepath.Join(cfg.Server.DataDir, "db"))
+	so.Log = bl
 	so.BlockCacheSize = int64(cfg.RocksDB.BlockCacheSize)
 	so.WriteBufferSize = int64(cfg.RocksDB.WriteBufferSize)
 	so.MaxWriteBuffers = cfg.RocksDB.MaxWriteBuffers
@@ -80,11 +89,13 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger) (*Server, error)
 	so.MaxOpenFiles = cfg.RocksDB.MaxOpenFiles
 	st, err := store.Open(so)
 	if err != nil {
+		bl.Close()
 		return nil, err
 	}
 	s := &Server{
 		log:       log,
 		store:     st,
+		binlog:    bl,
 		cfg:       cfg,
 		cfgFile:   cfgFile,
 		runID:     newRunID(),
@@ -93,6 +104,8 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger) (*Server, error)
 		done:      make(chan struct{}),
 	}
 	s.stats.lastSave.Store(time.Now().Unix())
+	s.bg.Add(1)
+	go s.purgeLoop()
 	s.table = NewTable(s.commandGroups()...)
 	s.watches.init()
 	s.blockers.init()
@@ -168,8 +181,63 @@ func (s *Server) Close() error {
 		}
 		s.clientsMu.Unlock()
 		s.blockers.closeAll()
+		s.bg.Wait()
 		err = s.store.Close()
+		if e := s.binlog.Close(); e != nil && err == nil {
+			err = e
+		}
 	})
+	return err
+}
+
+func openBinlog(cfg config.Config, log zerolog.Logger) (*binlog.Log, error) {
+	policy, err := binlog.ParseSyncPolicy(cfg.Binlog.Sync)
+	if err != nil {
+		return nil, err
+	}
+	return binlog.Open(binlog.Options{
+		Dir:          filepath.Join(cfg.Server.DataDir, "binlog"),
+		MaxFileSize:  int64(cfg.Binlog.MaxFileSize),
+		Sync:         policy,
+		Retention:    cfg.Binlog.Retention.D(),
+		MaxTotalSize: int64(cfg.Binlog.MaxTotalSize),
+		Warn:         func(msg string) { log.Warn().Msg(msg) },
+	})
+}
+
+// purgeInterval is how often binlog segments past retention are considered for removal.
+const purgeInterval = 30 * time.Second
+
+func (s *Server) purgeLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			if err := s.purgeBinlog(time.Now()); err != nil {
+				s.log.Warn().Err(err).Msg("binlog purge")
+			}
+		}
+	}
+}
+
+// purgeBinlog removes segments no longer needed: only records already durable in
+// RocksDB qualify, so the memtables are flushed first when anything could go.
+func (s *Server) purgeBinlog(now time.Time) error {
+	if s.binlog.Stats().Files < 2 {
+		return nil
+	}
+	applied := s.store.AppliedID()
+	if err := s.store.Flush(); err != nil {
+		return err
+	}
+	n, err := s.binlog.Purge(applied, now)
+	if n > 0 {
+		s.log.Info().Int("segments", n).Uint64("first_id", s.binlog.FirstID()).Msg("binlog purged")
+	}
 	return err
 }
 

@@ -8,8 +8,8 @@ import (
 
 // OpInfo is a readable account of one change, for `strata binlog dump`.
 type OpInfo struct {
-	Op     string `json:"op"`             // set, del, delrange
-	Record string `json:"record"`         // meta, member, score, expire, system
+	Op     string `json:"op"`     // set, del, delrange
+	Record string `json:"record"` // meta, member, score, expire, system
 	DB     int    `json:"db"`
 	Key    string `json:"key,omitempty"`
 	Detail string `json:"detail,omitempty"` // member, score, index, type, ...

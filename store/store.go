@@ -319,3 +319,15 @@ func (s *Store) checkOpen() error {
 }
 
 var errStop = errors.New("stop")
+
+// Flush writes the memtables to SST files and waits, making everything applied so far
+// durable without the binlog.
+func (s *Store) Flush() error {
+	fo := grocksdb.NewDefaultFlushOptions()
+	defer fo.Destroy()
+	fo.SetWait(true)
+	if err := s.db.Flush(fo); err != nil {
+		return fmt.Errorf("store: flush: %w", err)
+	}
+	return nil
+}

@@ -15,12 +15,12 @@ import (
 
 // DumpRecord is one line of `strata binlog dump --json`.
 type DumpRecord struct {
-	ID      uint64          `json:"id"`
-	Time    string          `json:"time"`
-	History string          `json:"history"`
-	Deltas  map[int]int64   `json:"key_deltas,omitempty"`
-	Flushed []int           `json:"flushed_dbs,omitempty"`
-	Changes []store.OpInfo  `json:"changes"`
+	ID      uint64         `json:"id"`
+	Time    string         `json:"time"`
+	History string         `json:"history"`
+	Deltas  map[int]int64  `json:"key_deltas,omitempty"`
+	Flushed []int          `json:"flushed_dbs,omitempty"`
+	Changes []store.OpInfo `json:"changes"`
 }
 
 // DumpBinlog writes the records with IDs in [from, to] (to 0 = to the end), one per

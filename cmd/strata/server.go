@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
@@ -37,6 +38,9 @@ func serverCmd() *cobra.Command {
 				cfg.Server.DataDir = dataDir
 			}
 			if err := cfg.Validate(); err != nil {
+				if cfgFile != "" {
+					return fmt.Errorf("%s: %w", cfgFile, err)
+				}
 				return err
 			}
 			log := newLogger(cfg.Server.LogLevel)
@@ -75,7 +79,10 @@ func newLogger(level string) zerolog.Logger {
 	if err != nil {
 		lvl = zerolog.InfoLevel
 	}
-	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "2006-01-02 15:04:05.000"}).
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	fi, err := os.Stderr.Stat()
+	tty := err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "2006-01-02 15:04:05.000", NoColor: !tty}).
 		Level(lvl).With().Timestamp().Logger()
 }
 

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Benchmark Strata against redis-server side by side with redis-benchmark.
+#
+# Starts bin/strata (default configuration, fresh data directory) and a Debian
+# redis-server without persistence, each on a free loopback port, runs the same
+# redis-benchmark command line against each at every pipeline depth, and prints a
+# Markdown table of requests per second and the Strata/Redis ratio.
+#
+# Environment:
+#   BENCH_N          requests per test              (default 200000)
+#   BENCH_TESTS      redis-benchmark -t list        (default set,get,incr,lpush,lpop,sadd,hset,zadd)
+#   BENCH_PIPELINES  pipeline depths, space separated (default "1 16")
+#   BENCH_CLIENTS    parallel connections           (default 50)
+#   BENCH_RANGE      -r keyspace size               (default 1000000)
+#   STRATA_BIN       the binary to test             (default bin/strata)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+N=${BENCH_N:-200000}
+TESTS=${BENCH_TESTS:-set,get,incr,lpush,lpop,sadd,hset,zadd}
+TESTS=${TESTS,,}
+PIPELINES=${BENCH_PIPELINES:-1 16}
+CLIENTS=${BENCH_CLIENTS:-50}
+RANGE=${BENCH_RANGE:-1000000}
+STRATA_BIN=${STRATA_BIN:-bin/strata}
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+[ -x "$STRATA_BIN" ] || die "$STRATA_BIN not found: run 'make build' first"
+for tool in redis-server redis-cli redis-benchmark; do
+	command -v "$tool" >/dev/null || die "$tool not found: run 'make deps' (Debian packages redis-server, redis-tools)"
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
+strata_pid=""
+redis_pid=""
+bench_pid=""
+cleanup() {
+	local pid
+	for pid in $bench_pid $strata_pid $redis_pid; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in $bench_pid $strata_pid $redis_pid; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# free_port prints a loopback TCP port nobody listens on, other than the ones given.
+free_port() {
+	local port i
+	for i in $(seq 1 200); do
+		port=$((20000 + RANDOM % 40000))
+		case " $* " in *" $port "*) continue ;; esac
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
+	die "no free port found"
+}
+
+# wait_ready waits until the server on port answers PING, or fails if pid died.
+wait_ready() {
+	local name=$1 port=$2 pid=$3 log=$4 i
+	for i in $(seq 1 300); do
+		if [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = "PONG" ]; then
+			return
+		fi
+		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$name exited before answering PING"; }
+		sleep 0.1
+	done
+	cat "$log" >&2
+	die "$name did not answer PING on port $port"
+}
+
+strata_port=$(free_port)
+redis_port=$(free_port "$strata_port")
+
+strata_cmd=("$STRATA_BIN" server --addr "127.0.0.1:$strata_port" --data-dir "$work/strata")
+redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work")
+
+"${strata_cmd[@]}" >"$work/strata.log" 2>&1 &
+strata_pid=$!
+"${redis_cmd[@]}" >"$work/redis.log" 2>&1 &
+redis_pid=$!
+wait_ready strata "$strata_port" "$strata_pid" "$work/strata.log"
+wait_ready redis-server "$redis_port" "$redis_pid" "$work/redis.log"
+
+bench_args=(-r "$RANGE" -n "$N" -c "$CLIENTS" -q)
+
+# show prints a command line as it can be typed, with the temp dir as $TMP.
+show() {
+	local out="" a
+	for a in "$@"; do
+		a=${a/#$work/\$TMP}
+		[ -n "$a" ] || a="''"
+		out+="${out:+ }$a"
+	done
+	echo "$out"
+}
+
+# The header: enough to reproduce the run and to paste into BENCHMARKS.md.
+model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
+echo "## Strata vs Redis: redis-benchmark"
+echo
+echo '```'
+echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine:  $(nproc) CPUs, ${model:-unknown CPU}, $(free -h 2>/dev/null | awk '/^Mem:/ {print $2 " RAM"}')"
+echo "kernel:   $(uname -srm)"
+echo "os:       $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+echo "strata:   $("$STRATA_BIN" version)"
+echo "redis:    $(redis-server --version)"
+echo "run:      $(show "${strata_cmd[@]}")"
+echo "          $(show "${redis_cmd[@]}")"
+echo "          (\$TMP: a fresh temporary directory; PORT: a free loopback port per server)"
+for p in $PIPELINES; do
+	echo "bench:    redis-benchmark -h 127.0.0.1 -p PORT ${bench_args[*]} -t $TESTS -P $p --csv"
+done
+echo '```'
+echo
+
+# Each test's command as redis-benchmark sends it, to check Strata implements it before
+# timing it: redis-benchmark counts error replies as served requests.
+probe_cmd() {
+	case $1 in
+	set) echo "SET key:__bench_probe__ xxx" ;;
+	get) echo "GET key:__bench_probe__" ;;
+	incr) echo "INCR counter:__bench_probe__" ;;
+	lpush) echo "LPUSH mylist:__bench_probe__ xxx" ;;
+	rpush) echo "RPUSH mylist:__bench_probe__ xxx" ;;
+	lpop) echo "LPOP mylist:__bench_probe__" ;;
+	rpop) echo "RPOP mylist:__bench_probe__" ;;
+	sadd) echo "SADD myset:__bench_probe__ element:1" ;;
+	spop) echo "SPOP myset:__bench_probe__" ;;
+	hset) echo "HSET myhash:__bench_probe__ element:1 xxx" ;;
+	zadd) echo "ZADD myzset:__bench_probe__ 1 element:1" ;;
+	zpopmin) echo "ZPOPMIN myzset:__bench_probe__" ;;
+	mset) echo "MSET key:__bench_probe__ xxx" ;;
+	lrange*) echo "LRANGE mylist:__bench_probe__ 0 99" ;;
+	ping*) echo "PING" ;;
+	*) echo "" ;;
+	esac
+}
+
+# supported reports whether the server on port answers the test's command without an error.
+supported() {
+	local port=$1 test=$2 cmd out
+	cmd=$(probe_cmd "${test,,}")
+	[ -n "$cmd" ] || return 0
+	# shellcheck disable=SC2086 # the probe command is split into words on purpose
+	out=$(redis-cli -h 127.0.0.1 -p "$port" $cmd 2>&1 </dev/null) || return 1
+	case $out in ERR* | WRONGTYPE* | NOAUTH* | "(error)"*) return 1 ;; esac
+	return 0
+}
+
+declare -A rps # rps[server|TEST|pipeline]
+
+# run_bench server port pipeline tests: runs redis-benchmark and records rps per test.
+run_bench() {
+	local server=$1 port=$2 p=$3 tests=$4 line name value
+	[ -n "$tests" ] || return 0
+	local out
+	# In the background and waited for, so a signal stops the run at once.
+	redis-benchmark -h 127.0.0.1 -p "$port" "${bench_args[@]}" -t "$tests" -P "$p" --csv \
+		>"$work/bench.out" 2>"$work/bench.err" </dev/null &
+	bench_pid=$!
+	if ! wait "$bench_pid"; then
+		bench_pid=""
+		cat "$work/bench.err" >&2
+		die "redis-benchmark against $server failed"
+	fi
+	bench_pid=""
+	out=$(<"$work/bench.out")
+	while IFS= read -r line; do
+		line=${line//\"/}
+		name=${line%%,*}
+		value=${line#*,}
+		value=${value%%,*}
+		[ "$name" = test ] && continue
+		rps[$server|$name|$p]=$value
+	done <<<"$out"
+	# redis-benchmark without a ZADD test (redis-tools before 7): run it as a custom command.
+	if [[ ",$tests," == *,zadd,* ]] && [ -z "${rps[$server|ZADD|$p]:-}" ]; then
+		out=$(redis-benchmark -h 127.0.0.1 -p "$port" "${bench_args[@]}" -P "$p" --csv \
+			ZADD myzset __rand_int__ element:__rand_int__ 2>>"$work/bench.err" </dev/null | tail -n1)
+		value=$(echo "$out" | tr -d '"' | cut -d, -f2)
+		rps[$server|ZADD|$p]=$value
+	fi
+}
+
+# Tests Strata cannot run yet are reported, not timed.
+strata_tests=""
+unsupported=""
+IFS=, read -r -a test_list <<<"$TESTS"
+for t in "${test_list[@]}"; do
+	if supported "$strata_port" "$t"; then
+		strata_tests+=${strata_tests:+,}$t
+	else
+		unsupported+=" $t"
+	fi
+done
+
+for p in $PIPELINES; do
+	run_bench strata "$strata_port" "$p" "$strata_tests"
+	run_bench redis "$redis_port" "$p" "$TESTS"
+done
+
+echo "| command | pipeline | strata rps | redis rps | strata/redis |"
+echo "|---------|---------:|-----------:|----------:|-------------:|"
+for p in $PIPELINES; do
+	for t in "${test_list[@]}"; do
+		name=${t^^}
+		s=${rps[strata|$name|$p]:-}
+		r=${rps[redis|$name|$p]:-}
+		if [ -z "$s" ]; then
+			printf '| %s | %s | %s | %.0f | - |\n' "$name" "$p" "not supported" "${r:-0}"
+		else
+			awk -v n="$name" -v p="$p" -v s="$s" -v r="${r:-0}" \
+				'BEGIN { printf "| %s | %s | %.0f | %.0f | %s |\n", n, p, s, r, (r > 0 ? sprintf("%.2f", s / r) : "-") }'
+		fi
+	done
+done
+if [ -n "$unsupported" ]; then
+	echo
+	echo "Not timed on Strata (the command replied with an error):$unsupported"
+fi
