@@ -58,6 +58,23 @@ type Options struct {
 	Warn func(msg string)
 	// ReadOnly opens for inspection: nothing is truncated, created or written.
 	ReadOnly bool
+	// OpenFile opens segment files for appending; nil means os.OpenFile. Tests use
+	// it to inject write and fsync failures (a full disk, a failing device).
+	OpenFile func(path string, flag int, perm os.FileMode) (File, error)
+}
+
+// File is what the log needs of a segment file opened for appending.
+type File interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Close() error
+}
+
+func (l *Log) openFile(path string, flag int, perm os.FileMode) (File, error) {
+	if l.opts.OpenFile != nil {
+		return l.opts.OpenFile(path, flag, perm)
+	}
+	return os.OpenFile(path, flag, perm)
 }
 
 const segSuffix = ".binlog"
@@ -75,7 +92,7 @@ type Log struct {
 
 	mu             sync.Mutex
 	segs           []segment // oldest first; the last one is active
-	f              *os.File  // active segment
+	f              File      // active segment
 	lastID         uint64    // 0 when nothing was ever written
 	err            error     // sticky write/fsync failure
 	closed         bool
@@ -169,7 +186,7 @@ func Open(opts Options) (*Log, error) {
 			return nil, err
 		}
 	} else {
-		f, err := os.OpenFile(segs[len(segs)-1].path, os.O_WRONLY|os.O_APPEND, 0)
+		f, err := l.openFile(segs[len(segs)-1].path, os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
 			return nil, fmt.Errorf("binlog: open %s: %w", segs[len(segs)-1].path, err)
 		}
@@ -305,7 +322,7 @@ func syncPath(path string) error {
 func (l *Log) createSegment(first uint64) error {
 	path := filepath.Join(l.opts.Dir, segName(first))
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := l.openFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("binlog: create %s: %w", tmp, err)
 	}
@@ -325,7 +342,7 @@ func (l *Log) createSegment(first uint64) error {
 	if err := syncPath(l.opts.Dir); err != nil {
 		return err
 	}
-	nf, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	nf, err := l.openFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return fmt.Errorf("binlog: open %s: %w", path, err)
 	}
