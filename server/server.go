@@ -59,6 +59,10 @@ type Server struct {
 	closeOnce sync.Once
 	done      chan struct{}
 	bg        sync.WaitGroup
+	// running is held shared by every command in flight; Close takes it exclusively
+	// before closing the store, so no command reads a closed RocksDB.
+	running sync.RWMutex
+	closing atomic.Bool
 }
 
 type serverStats struct {
@@ -169,6 +173,7 @@ func (s *Server) Serve() error {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.closing.Store(true)
 		close(s.done)
 		if s.rc != nil {
 			s.rc.Close()
@@ -182,6 +187,7 @@ func (s *Server) Close() error {
 		s.clientsMu.Unlock()
 		s.blockers.closeAll()
 		s.bg.Wait()
+		s.running.Lock() // wait for commands in flight; later ones see closing
 		err = s.store.Close()
 		if e := s.binlog.Close(); e != nil && err == nil {
 			err = e
@@ -275,6 +281,12 @@ func (s *Server) closed(conn redcon.Conn, err error) {
 func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	c, ok := conn.Context().(*Client)
 	if !ok {
+		conn.Close()
+		return
+	}
+	s.running.RLock()
+	defer s.running.RUnlock()
+	if s.closing.Load() {
 		conn.Close()
 		return
 	}
