@@ -182,7 +182,7 @@ func (c *Ctx) tryLocked(keys [][]byte, attempt func(tx *store.Tx) bool) (bool, e
 	if tx.Dirty() && !c.failed {
 		if err := c.srv.store.Commit(tx); err != nil {
 			c.W.Truncate(mark)
-			c.Error("ERR " + err.Error())
+			c.Error(errorText(err))
 			return true, err
 		}
 	}

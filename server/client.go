@@ -218,7 +218,7 @@ func (c *Client) commit(ctx *Ctx, mark int) {
 	if err := c.srv.store.Commit(ctx.Tx); err != nil {
 		c.srv.log.Error().Err(err).Str("cmd", ctx.Cmd.Name).Msg("commit failed")
 		c.W.Truncate(mark)
-		ctx.Error("ERR " + err.Error())
+		ctx.Error(errorText(err))
 	}
 }
 

@@ -70,6 +70,8 @@ func errorText(err error) string {
 		return errIndexRange
 	case errors.Is(err, store.ErrTooLarge):
 		return errTooLarge
+	case errors.Is(err, store.ErrWritesDisabled):
+		return "MISCONF Errors writing to the binlog, writes are refused until the server is restarted: " + strings.TrimPrefix(err.Error(), store.ErrWritesDisabled.Error()+": ")
 	}
 	return "ERR " + err.Error()
 }

@@ -36,7 +36,6 @@ var infoSections = []infoSection{
 	{"commandstats", "Commandstats", false, infoCommandStats},
 	{"cluster", "Cluster", true, func(_ *Server, b *infoBuf) { b.int("cluster_enabled", 0) }},
 	{"keyspace", "Keyspace", true, infoKeyspace},
-	{"binlog", "Binlog", true, infoBinlog},
 	{"rocksdb", "RocksDB", true, infoRocksDB},
 }
 
@@ -261,10 +260,18 @@ func infoPersistence(s *Server, b *infoBuf) {
 	b.int("aof_rewrite_scheduled", 0)
 	b.str("aof_last_bgrewrite_status", "ok")
 	status := "ok"
-	if s.binlog != nil && !s.storeClosed() && s.binlog.Err() != nil {
+	werr := s.store.WriteError()
+	if werr != nil {
 		status = "err"
 	}
 	b.str("aof_last_write_status", status)
+	infoBinlog(s, b)
+	if werr != nil {
+		b.int("writes_disabled", 1)
+		b.str("writes_disabled_reason", strings.NewReplacer("\r", " ", "\n", " ").Replace(werr.Error()))
+	} else {
+		b.int("writes_disabled", 0)
+	}
 }
 
 func infoStats(s *Server, b *infoBuf) {

@@ -73,7 +73,7 @@ func cmdExec(c *Ctx) {
 	if tx.Dirty() {
 		if err := c.srv.store.Commit(tx); err != nil {
 			c.W.Truncate(mark)
-			c.Error("ERR " + err.Error())
+			c.Error(errorText(err))
 		}
 	}
 }

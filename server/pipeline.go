@@ -90,7 +90,7 @@ func (c *Client) endBatch() {
 	if p.tx.Dirty() {
 		if err := c.srv.store.Commit(p.tx); err != nil {
 			c.srv.log.Error().Err(err).Msg("pipeline commit failed")
-			c.replaceReplies(p.segs, "ERR "+err.Error())
+			c.replaceReplies(p.segs, errorText(err))
 		}
 	}
 	p.tx.Close()

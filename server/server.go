@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -75,11 +76,15 @@ type serverStats struct {
 }
 
 // New opens the store in cfg's data directory and prepares a server; Serve starts it.
-func New(cfg config.Config, cfgFile string, log zerolog.Logger) (*Server, error) {
+func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	bl, err := openBinlog(cfg, log)
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	bl, err := openBinlog(cfg, log, o.binlogFile)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +201,20 @@ func (s *Server) Close() error {
 	return err
 }
 
-func openBinlog(cfg config.Config, log zerolog.Logger) (*binlog.Log, error) {
+// Option adjusts how New builds a server.
+type Option func(*options)
+
+type options struct {
+	binlogFile func(path string, flag int, perm os.FileMode) (binlog.File, error)
+}
+
+// WithBinlogFiles opens binlog segments through open, so a test can inject write and
+// fsync failures.
+func WithBinlogFiles(open func(path string, flag int, perm os.FileMode) (binlog.File, error)) Option {
+	return func(o *options) { o.binlogFile = open }
+}
+
+func openBinlog(cfg config.Config, log zerolog.Logger, openFile func(string, int, os.FileMode) (binlog.File, error)) (*binlog.Log, error) {
 	policy, err := binlog.ParseSyncPolicy(cfg.Binlog.Sync)
 	if err != nil {
 		return nil, err
@@ -208,6 +226,7 @@ func openBinlog(cfg config.Config, log zerolog.Logger) (*binlog.Log, error) {
 		Retention:    cfg.Binlog.Retention.D(),
 		MaxTotalSize: int64(cfg.Binlog.MaxTotalSize),
 		Warn:         func(msg string) { log.Warn().Msg(msg) },
+		OpenFile:     openFile,
 	})
 }
 
