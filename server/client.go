@@ -20,9 +20,9 @@ type Client struct {
 	netConn net.Conn
 	W       Writer
 
-	DB     int
-	authed bool
-	name   atomic.Value // string
+	DB              int
+	authed          bool
+	name            atomic.Value // string
 	libName, libVer string
 
 	created    time.Time

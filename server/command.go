@@ -2,25 +2,25 @@ package server
 
 import (
 	"fmt"
-	"sync/atomic"
 	"strings"
+	"sync/atomic"
 )
 
 // Flag describes how the dispatcher treats a command.
 type Flag uint32
 
 const (
-	FlagWrite    Flag = 1 << iota // changes data: refused on a read-only replica, keys locked
-	FlagReadOnly                  // reads data only
-	FlagAdmin                     // server administration
-	FlagPubSub                    // publish/subscribe
-	FlagNoAuth                    // allowed before AUTH
-	FlagFast                      // O(1) or O(log n)
-	FlagNoMulti                   // runs at once even inside MULTI (MULTI, EXEC, DISCARD, ...)
-	FlagBlocking                  // may block the client; the handler locks and commits itself
-	FlagGlobal                    // locks every key: FLUSHDB, FLUSHALL, MOVE, SWAPDB, ...
-	FlagStale                     // allowed while the data is stale or loading
-	FlagSubscribed                // allowed in RESP2 subscribed mode
+	FlagWrite      Flag = 1 << iota // changes data: refused on a read-only replica, keys locked
+	FlagReadOnly                    // reads data only
+	FlagAdmin                       // server administration
+	FlagPubSub                      // publish/subscribe
+	FlagNoAuth                      // allowed before AUTH
+	FlagFast                        // O(1) or O(log n)
+	FlagNoMulti                     // runs at once even inside MULTI (MULTI, EXEC, DISCARD, ...)
+	FlagBlocking                    // may block the client; the handler locks and commits itself
+	FlagGlobal                      // locks every key: FLUSHDB, FLUSHALL, MOVE, SWAPDB, ...
+	FlagStale                       // allowed while the data is stale or loading
+	FlagSubscribed                  // allowed in RESP2 subscribed mode
 	FlagNoScript
 	FlagDenyOOM
 )

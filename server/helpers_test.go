@@ -54,12 +54,12 @@ func startServer(t testing.TB, edit ...func(*config.Config)) *testServer {
 func (ts *testServer) client(t testing.TB, proto int) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{
-		Addr:         ts.Addr,
-		Protocol:     proto,
-		DialTimeout:  5 * time.Second,
-		ReadTimeout:  10 * time.Second,
-		WriteTimeout: 10 * time.Second,
-		PoolSize:     4,
+		Addr:            ts.Addr,
+		Protocol:        proto,
+		DialTimeout:     5 * time.Second,
+		ReadTimeout:     10 * time.Second,
+		WriteTimeout:    10 * time.Second,
+		PoolSize:        4,
 		DisableIdentity: true,
 	})
 	t.Cleanup(func() { c.Close() })

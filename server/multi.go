@@ -103,10 +103,10 @@ func (c *Client) unwatch() {
 
 // watchRegistry maps watched keys to the clients watching them.
 type watchRegistry struct {
-	mu    sync.Mutex
-	n     atomic.Int64 // number of watched keys, to skip the lock when nobody watches
-	keys  map[store.KeyRef]map[*Client]struct{}
-	dbs   [store.Databases]int // watchers per db, for FLUSHDB
+	mu   sync.Mutex
+	n    atomic.Int64 // number of watched keys, to skip the lock when nobody watches
+	keys map[store.KeyRef]map[*Client]struct{}
+	dbs  [store.Databases]int // watchers per db, for FLUSHDB
 }
 
 func (r *watchRegistry) init() { r.keys = map[store.KeyRef]map[*Client]struct{}{} }
