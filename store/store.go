@@ -140,6 +140,12 @@ func Open(opts Options) (*Store, error) {
 	s.dbo.SetMaxBackgroundJobs(2)
 	s.dbo.SetCompression(compressionType(opts.Compression))
 	s.dbo.SetKeepLogFileNum(5)
+	if opts.BloomBitsPerKey > 0 {
+		// Most writes first look up a key that is not there yet (SET of a new key): a
+		// bloom filter in the memtable answers those misses without a skiplist search.
+		s.dbo.SetMemTablePrefixBloomSizeRatio(0.05)
+		s.dbo.SetMemtableWholeKeyFiltering(true)
+	}
 	db, err := grocksdb.OpenDb(s.dbo, opts.Dir)
 	if err != nil {
 		s.destroyOptions()
