@@ -155,7 +155,11 @@ func cmdSetNX(c *Ctx) {
 		c.Fail(err)
 		return
 	}
-	c.W.Bool(r.Applied)
+	if r.Applied {
+		c.W.Int(1)
+	} else {
+		c.W.Int(0)
+	}
 }
 
 func setWithTTL(c *Ctx, unit time.Duration) {

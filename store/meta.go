@@ -131,8 +131,22 @@ func (tx *Tx) touch(db int, name []byte) {
 	tx.touched = append(tx.touched, KeyRef{DB: db, Key: string(name)})
 }
 
-// FlushDB drops every key of db.
+// FlushDB drops every key of db. Earlier writes of this transaction to db are dropped
+// from the batch (the range deletions cover them anyway), so reads after the flush
+// see an empty database plus only what is written later.
 func (tx *Tx) FlushDB(db int) {
+	kept := tx.ops[:0]
+	for _, op := range tx.ops {
+		if op.Kind != OpDeleteRange && len(op.Key) >= 2 && op.Key[0] != prefixSys && int(op.Key[1]) == db {
+			continue
+		}
+		kept = append(kept, op)
+	}
+	tx.ops = kept
+	if tx.wb != nil {
+		tx.wb.Destroy()
+		tx.wb, tx.wbOps = nil, 0
+	}
 	for _, p := range []byte{prefixMeta, prefixMember, prefixScore, prefixExpire} {
 		start := []byte{p, byte(db)}
 		tx.delRange(start, prefixEnd(start))
