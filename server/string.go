@@ -349,12 +349,7 @@ func cmdDecrBy(c *Ctx) {
 }
 
 func cmdIncrByFloat(c *Ctx) {
-	d, ok := parseFloat(c.Args[2])
-	if !ok || math.IsInf(d, 0) {
-		c.Error(errNotFloat)
-		return
-	}
-	v, err := c.Tx.IncrByFloat(c.DB, c.Args[1], d)
+	v, err := c.Tx.IncrByFloat(c.DB, c.Args[1], c.Args[2])
 	if err != nil {
 		c.Fail(err)
 		return

@@ -2,7 +2,9 @@ package store
 
 import (
 	"math"
+	"math/big"
 	"strconv"
+	"strings"
 )
 
 // MaxStringSize bounds string values (Redis's proto-max-bulk-len default).
@@ -91,37 +93,84 @@ func (tx *Tx) IncrBy(db int, key []byte, delta int64) (int64, error) {
 	return cur, nil
 }
 
-// IncrByFloat adds delta to the float stored at key and returns the new text, formatted
-// as Redis does (no exponent, no trailing zeros), which is also what gets stored.
-func (tx *Tx) IncrByFloat(db int, key []byte, delta float64) ([]byte, error) {
+// IncrByFloat adds incr (decimal text) to the number stored at key, as INCRBYFLOAT does,
+// and returns the new text, which is also what gets stored.
+func (tx *Tx) IncrByFloat(db int, key []byte, incr []byte) ([]byte, error) {
 	k, err := tx.LoadType(db, key, TypeString)
 	if err != nil {
 		return nil, err
 	}
-	var cur float64
+	var cur []byte
 	if k.Exists() {
-		cur, err = ParseStoredFloat(k.Meta.Value)
-		if err != nil {
-			return nil, err
-		}
+		cur = k.Meta.Value
 	}
-	cur += delta
-	if math.IsNaN(cur) || math.IsInf(cur, 0) {
-		return nil, ErrNaN
+	v, err := AddFloat(cur, incr, ErrNotFloat)
+	if err != nil {
+		return nil, err
 	}
 	exp := k.Meta.ExpireAt
 	tx.Reset(k, TypeString)
-	k.Meta.Value = FormatFloat(cur)
+	k.Meta.Value = v
 	k.Meta.ExpireAt = exp
 	tx.Save(k)
-	return k.Meta.Value, nil
+	return v, nil
 }
 
-// FormatFloat renders a float the way INCRBYFLOAT and HINCRBYFLOAT reply with it.
-func FormatFloat(f float64) []byte {
-	// Redis prints a long double with %.17Lf and trims trailing zeros; a float64 has
-	// fewer digits, so the shortest representation that reads back is the faithful one.
-	return strconv.AppendFloat(nil, f, 'f', -1, 64)
+// Redis computes INCRBYFLOAT and HINCRBYFLOAT in the x87 long double: a 64-bit
+// mantissa and a 15-bit exponent. Doing the same here makes 0.1 + 0.2 come out as 0.3,
+// as it does in Redis, where float64 arithmetic would give 0.30000000000000004.
+const (
+	longDoublePrec   = 64
+	longDoubleMaxExp = 16384
+)
+
+// parseLongDouble parses decimal text as strtold does (no spaces; inf accepted).
+func parseLongDouble(b []byte) (*big.Float, bool) {
+	if len(b) == 0 || len(b) > 5000 || b[0] == ' ' || b[len(b)-1] == ' ' {
+		return nil, false
+	}
+	f, _, err := big.ParseFloat(string(b), 10, longDoublePrec, big.ToNearestEven)
+	if err != nil {
+		return nil, false
+	}
+	if !f.IsInf() && f.MantExp(nil) > longDoubleMaxExp {
+		f.SetInf(f.Sign() < 0)
+	}
+	return f, true
+}
+
+// AddFloat adds the decimal numbers cur (nil = 0) and incr in long double precision and
+// formats the sum as Redis does (%.17Lf without trailing zeros). A stored value that is
+// not a number gives notFloat; an increment that is not one gives ErrNotFloat.
+func AddFloat(cur, incr []byte, notFloat error) ([]byte, error) {
+	in, ok := parseLongDouble(incr)
+	if !ok {
+		return nil, ErrNotFloat
+	}
+	sum := new(big.Float).SetPrec(longDoublePrec).SetMode(big.ToNearestEven)
+	if cur != nil {
+		c, ok := parseLongDouble(cur)
+		if !ok {
+			return nil, notFloat
+		}
+		sum.Set(c)
+	}
+	if in.IsInf() || sum.IsInf() {
+		return nil, ErrNaN
+	}
+	sum.Add(sum, in)
+	if sum.IsInf() || sum.MantExp(nil) > longDoubleMaxExp {
+		return nil, ErrNaN
+	}
+	out := sum.Text('f', 17)
+	if strings.Contains(out, ".") {
+		out = strings.TrimRight(out, "0")
+		out = strings.TrimSuffix(out, ".")
+	}
+	if out == "-0" {
+		out = "0"
+	}
+	return []byte(out), nil
 }
 
 // parseStoredInt parses a stored string as Redis's string2ll does.
