@@ -512,10 +512,13 @@ func (l *Log) Stats() Stats {
 	return st
 }
 
-// Purge removes the oldest segments that are no longer needed: every record in them
-// has an ID at most keepAfter (durable elsewhere) and they are older than the
-// retention or beyond the total size limit. The active segment is never removed.
-func (l *Log) Purge(keepAfter uint64, now time.Time) (int, error) {
+// Purge removes the oldest segments that are no longer needed. A segment goes only
+// when every record in it is at most applied (durable elsewhere) and either all its
+// records are older than the retention and no follower still needs them (needFrom is
+// the lowest ID a connected follower has yet to receive; ^uint64(0) when none), or the
+// log is larger than its size limit: one dead follower cannot fill the disk. The
+// active segment is never removed.
+func (l *Log) Purge(applied, needFrom uint64, now time.Time) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var total int64
@@ -526,10 +529,10 @@ func (l *Log) Purge(keepAfter uint64, now time.Time) (int, error) {
 	for len(l.segs) > 1 {
 		s := l.segs[0]
 		lastInSeg := l.segs[1].first - 1
-		if lastInSeg > keepAfter {
+		if lastInSeg > applied {
 			break
 		}
-		old := l.opts.Retention > 0 && now.Sub(s.mtime) > l.opts.Retention
+		old := l.opts.Retention > 0 && now.Sub(s.mtime) > l.opts.Retention && lastInSeg < needFrom
 		big := l.opts.MaxTotalSize > 0 && total > l.opts.MaxTotalSize
 		if !old && !big {
 			break
@@ -569,4 +572,80 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	l.bg.Wait()
 	return err
+}
+
+// AppendRecords writes records received from a master, keeping their IDs, histories
+// and times; the first must follow LastID. It syncs like Append.
+func (l *Log) AppendRecords(recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || l.closedForWrite {
+		return ErrClosed
+	}
+	if l.err != nil {
+		return fmt.Errorf("%w: %v", ErrFailed, l.err)
+	}
+	if recs[0].ID != l.lastID+1 {
+		return fmt.Errorf("binlog: record %d does not follow %d", recs[0].ID, l.lastID)
+	}
+	buf := l.buf[:0]
+	for i := range recs {
+		if i > 0 && recs[i].ID != recs[i-1].ID+1 {
+			return fmt.Errorf("binlog: record %d does not follow %d", recs[i].ID, recs[i-1].ID)
+		}
+		buf = appendChange(buf, &recs[i])
+	}
+	l.buf = buf
+	seg := &l.segs[len(l.segs)-1]
+	if _, err := l.f.Write(buf); err != nil {
+		l.err = fmt.Errorf("write %s at offset %d: %w", seg.path, seg.size, err)
+		return fmt.Errorf("binlog: %w", l.err)
+	}
+	seg.size += int64(len(buf))
+	seg.mtime = time.Now()
+	l.dirty = true
+	if l.opts.Sync == SyncAlways {
+		if err := l.syncLocked(); err != nil {
+			return err
+		}
+	}
+	l.lastID = recs[len(recs)-1].ID
+	close(l.notify)
+	l.notify = make(chan struct{})
+	if seg.size >= l.opts.MaxFileSize {
+		_ = l.rotateLocked() // sticky on failure
+	}
+	return nil
+}
+
+// Reset drops every segment and continues after lastID: a follower that installed a
+// full copy of its master's data starts its log where that copy ends.
+func (l *Log) Reset(lastID uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || l.closedForWrite {
+		return ErrClosed
+	}
+	if l.f != nil {
+		_ = l.f.Close()
+	}
+	for _, s := range l.segs {
+		if err := os.Remove(s.path); err != nil && !os.IsNotExist(err) {
+			l.err = fmt.Errorf("remove %s: %w", s.path, err)
+			return l.err
+		}
+	}
+	l.segs = nil
+	l.lastID = lastID
+	l.err = nil
+	if err := l.createSegment(lastID + 1); err != nil {
+		l.err = err
+		return err
+	}
+	close(l.notify)
+	l.notify = make(chan struct{})
+	return nil
 }

@@ -258,13 +258,18 @@ func TestPurge(t *testing.T) {
 	l := openLog(t, dir, func(o *Options) { o.MaxFileSize = 2048; o.Retention = time.Hour; o.MaxTotalSize = 1 << 30 })
 	appendN(t, l, 100, 100)
 	files := l.Stats().Files
-	if n, _ := l.Purge(100, time.Now()); n != 0 {
+	if n, _ := l.Purge(100, ^uint64(0), time.Now()); n != 0 {
 		t.Fatalf("purged %d young segments", n)
 	}
-	if n, _ := l.Purge(0, time.Now().Add(2*time.Hour)); n != 0 {
+	if n, _ := l.Purge(0, ^uint64(0), time.Now().Add(2*time.Hour)); n != 0 {
 		t.Fatalf("purged %d segments not yet applied", n)
 	}
-	n, err := l.Purge(100, time.Now().Add(2*time.Hour))
+	early, _ := l.Purge(100, 30, time.Now().Add(2*time.Hour))
+	if early >= files-1 || l.FirstID() > 30 {
+		t.Fatalf("purged %d segments (first id now %d) a follower still needs from 30", early, l.FirstID())
+	}
+	n, err := l.Purge(100, ^uint64(0), time.Now().Add(2*time.Hour))
+	n += early
 	if err != nil || n != files-1 {
 		t.Fatalf("purged %d of %d: %v", n, files, err)
 	}
@@ -283,7 +288,7 @@ func TestPurge(t *testing.T) {
 func TestSizeLimitPurge(t *testing.T) {
 	l := openLog(t, t.TempDir(), func(o *Options) { o.MaxFileSize = 2048; o.MaxTotalSize = 8192 })
 	appendN(t, l, 100, 100)
-	if _, err := l.Purge(100, time.Now()); err != nil {
+	if _, err := l.Purge(100, ^uint64(0), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if st := l.Stats(); st.TotalSize > 8192+2048 {

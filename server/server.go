@@ -259,7 +259,7 @@ func (s *Server) purgeBinlog(now time.Time) error {
 	if err := s.store.Flush(); err != nil {
 		return err
 	}
-	n, err := s.binlog.Purge(applied, now)
+	n, err := s.binlog.Purge(applied, s.followersNeedFrom(), now)
 	if n > 0 {
 		s.log.Info().Int("segments", n).Uint64("first_id", s.binlog.FirstID()).Msg("binlog purged")
 	}
