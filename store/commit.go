@@ -1,10 +1,13 @@
 package store
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/strata-kv/strata/binlog"
 )
 
 // Committer is the seam in front of the store's single commit path: everything that
@@ -21,9 +24,11 @@ var ErrWritesDisabled = errors.New("store: writes disabled after a write failure
 
 type commitReq struct {
 	tx   *Tx
+	recs []binlog.Record // records from a master, applied as they are
 	err  error
 	lead bool
 	done chan struct{}
+	last uint64 // ID the request's last record got
 }
 
 // Commit logs and applies the transaction's changes atomically. Concurrent commits are
@@ -34,17 +39,42 @@ func (s *Store) Commit(tx *Tx) error {
 	if len(tx.ops) == 0 {
 		return nil
 	}
-	if err := s.WriteError(); err != nil {
-		return err
+	_, err := s.commit(&commitReq{tx: tx, done: make(chan struct{})})
+	return err
+}
+
+// CommitID is Commit that also returns the binlog ID the transaction got (0 without a
+// log), for callers that wait for followers to acknowledge it.
+func (s *Store) CommitID(tx *Tx) (uint64, error) {
+	if len(tx.ops) == 0 {
+		return 0, nil
 	}
-	req := &commitReq{tx: tx, done: make(chan struct{})}
+	return s.commit(&commitReq{tx: tx, done: make(chan struct{})})
+}
+
+// ApplyRecords applies records received from a master through the same commit path
+// as local writes: they go to this store's binlog with their own IDs and histories,
+// then to RocksDB, so a follower's log matches its master's and it can feed its own
+// followers or be promoted.
+func (s *Store) ApplyRecords(recs []binlog.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	_, err := s.commit(&commitReq{recs: recs, done: make(chan struct{})})
+	return err
+}
+
+func (s *Store) commit(req *commitReq) (uint64, error) {
+	if err := s.WriteError(); err != nil {
+		return 0, err
+	}
 	s.cmu.Lock()
 	s.queue = append(s.queue, req)
 	if s.leading {
 		s.cmu.Unlock()
 		<-req.done
 		if !req.lead {
-			return req.err
+			return req.last, req.err
 		}
 		s.cmu.Lock()
 	} else {
@@ -70,7 +100,7 @@ func (s *Store) Commit(tx *Tx) error {
 			close(r.done)
 		}
 	}
-	return req.err
+	return req.last, req.err
 }
 
 // WriteError returns why writes are refused, or nil.
@@ -101,6 +131,23 @@ func (s *Store) writeGroup(group []*commitReq) {
 		setErr(err)
 		return
 	}
+	// Records from a master are written on their own: their IDs are fixed already.
+	if group[0].recs != nil {
+		if len(group) > 1 {
+			s.writeGroup(group[:1])
+			s.writeGroup(group[1:])
+			return
+		}
+		s.applyRecords(group[0])
+		return
+	}
+	for i, r := range group {
+		if r.recs != nil {
+			s.writeGroup(group[:i])
+			s.writeGroup(group[i:])
+			return
+		}
+	}
 	var counts [Databases]int64
 	for db := range counts {
 		counts[db] = s.keyCounts[db].Load()
@@ -129,6 +176,9 @@ func (s *Store) writeGroup(group []*commitReq) {
 			return
 		}
 		last := first + uint64(len(group)) - 1
+		for i, r := range group {
+			r.last = first + uint64(i)
+		}
 		rep.add(OpPut, sysAppliedKey, encodeU64(last))
 		s.addHistory(rep)
 		if err := s.writeCounts(rep, &counts, changed); err != nil {
@@ -151,6 +201,59 @@ func (s *Store) writeGroup(group []*commitReq) {
 			for _, h := range s.hooks {
 				h(r.tx.touched)
 			}
+		}
+	}
+}
+
+// applyRecords logs and applies one batch of records from a master.
+func (s *Store) applyRecords(r *commitReq) {
+	var counts [Databases]int64
+	for db := range counts {
+		counts[db] = s.keyCounts[db].Load()
+	}
+	rep := newBatchRep(len(r.recs) * 4)
+	var changed uint32
+	for i := range r.recs {
+		ch, err := DecodeChanges(r.recs[i].Changes)
+		if err != nil {
+			r.err = fmt.Errorf("record %d from master: %w", r.recs[i].ID, err)
+			return
+		}
+		rep.addOps(ch.Ops)
+		changed |= applyDeltas(&counts, &ch.Deltas, ch.Flushed)
+	}
+	last := r.recs[len(r.recs)-1]
+	if s.log != nil {
+		if err := s.log.AppendRecords(r.recs); err != nil {
+			r.err = s.fail(fmt.Errorf("binlog append: %w", err))
+			return
+		}
+	}
+	rep.add(OpPut, sysAppliedKey, encodeU64(last.ID))
+	s.histMu.Lock()
+	if s.history != last.History {
+		s.history = last.History
+	}
+	s.histMu.Unlock()
+	rep.add(OpPut, sysHistoryKey, append([]byte(nil), last.History[:]...))
+	if err := s.writeCounts(rep, &counts, changed); err != nil {
+		r.err = s.fail(err)
+		return
+	}
+	s.applied.Store(last.ID)
+	r.last = last.ID
+	s.stats.Groups.Add(1)
+	s.stats.Commits.Add(int64(len(r.recs)))
+	if len(s.hooks) > 0 {
+		// Followers serve reads: wake WATCHers of every key the records touched.
+		all := make([]KeyRef, 0, Databases)
+		for db := 0; db < Databases; db++ {
+			if changed&(1<<db) != 0 {
+				all = append(all, KeyRef{DB: db, All: true})
+			}
+		}
+		for _, h := range s.hooks {
+			h(all)
 		}
 	}
 }
@@ -197,16 +300,40 @@ func (s *Store) History() [20]byte {
 	return s.history
 }
 
-// SetHistory starts a new history (promotion of a follower); it is persisted with the
-// next write.
-func (s *Store) SetHistory(h [20]byte) {
+// Promote starts a new history after this store stops following a master: records
+// from now on carry a fresh history ID, and the old one is remembered with the first
+// ID that is not part of it, so followers whose data is a prefix of ours can continue.
+// Both are persisted at once.
+func (s *Store) Promote() error {
+	var h [20]byte
+	_, _ = rand.Read(h[:])
+	unlock := s.LockAll()
+	defer unlock()
+	s.histMu.Lock()
+	s.prevHistory, s.prevEnd = s.history, s.applied.Load()+1
+	s.history, s.histSaved = h, true
+	prev := append(append([]byte(nil), s.prevHistory[:]...), encodeU64(s.prevEnd)...)
+	s.histMu.Unlock()
+	rep := newBatchRep(2)
+	rep.add(OpPut, sysHistoryKey, h[:])
+	rep.add(OpPut, sysPrevHistoryKey, prev)
+	if err := s.writeRep(rep.bytes()); err != nil {
+		return fmt.Errorf("store: persist promotion: %w", err)
+	}
+	return nil
+}
+
+// PrevHistory returns the history before the last promotion and the first ID after it
+// (zero values when there was none).
+func (s *Store) PrevHistory() ([20]byte, uint64) {
 	s.histMu.Lock()
 	defer s.histMu.Unlock()
-	if h != s.history {
-		s.history = h
-		s.histSaved = false
-	}
+	return s.prevHistory, s.prevEnd
 }
+
+// SetActiveExpire turns the background expiry cycle on or off: a follower leaves
+// expiry to its master, whose deletions arrive through replication.
+func (s *Store) SetActiveExpire(on bool) { s.noExpire.Store(!on) }
 
 func (s *Store) addHistory(rep *batchRep) {
 	s.histMu.Lock()

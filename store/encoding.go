@@ -23,6 +23,8 @@ var (
 	sysKeysPrefix = []byte("!keys/")   // !keys/<db byte> -> u64 number of keys in db
 	sysAppliedKey = []byte("!applied") // ID of the last binlog record applied
 	sysHistoryKey = []byte("!history") // 20-byte ID of the history being written
+	// 20-byte ID of the history before the last promotion + u64 first ID after it.
+	sysPrevHistoryKey = []byte("!history2")
 )
 
 func sysKeysKey(db int) []byte { return append(append([]byte{}, sysKeysPrefix...), byte(db)) }

@@ -22,6 +22,9 @@ func (s *Store) expireLoop() {
 			return
 		case <-t.C:
 		}
+		if s.noExpire.Load() {
+			continue
+		}
 		for db := 0; db < Databases; db++ {
 			for {
 				n, err := s.ExpireCycle(db, expireBatch)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/linxGnu/grocksdb"
+
+	"github.com/strata-kv/strata/binlog"
 )
 
 // Databases is the number of logical databases (SELECT 0..15).
@@ -44,6 +46,8 @@ type Log interface {
 	Replay(after uint64, fn func(id uint64, history [20]byte, changes []byte) error) error
 	// SetLastID makes the log continue after id when it holds nothing beyond it.
 	SetLastID(id uint64) error
+	// AppendRecords writes records received from a master, keeping their IDs.
+	AppendRecords(recs []binlog.Record) error
 }
 
 // DefaultOptions returns the options used when the configuration says nothing.
@@ -94,6 +98,11 @@ type Store struct {
 	histMu    sync.Mutex
 	history   [20]byte
 	histSaved bool
+	// The history before the last promotion and the first ID that is not part of it
+	// (Redis's master_replid2 and second_repl_offset).
+	prevHistory [20]byte
+	prevEnd     uint64
+	noExpire    atomic.Bool // followers leave expiry to their master
 	failure   atomic.Pointer[error] // first write failure: writes stay refused
 	encBuf    [][]byte              // per-group change encodings, reused by the leader
 
@@ -258,6 +267,14 @@ func (s *Store) loadSystem() error {
 		s.histSaved = true
 	} else {
 		_, _ = rand.Read(s.history[:])
+	}
+	v, err = s.db.GetBytes(s.ro, sysPrevHistoryKey)
+	if err != nil {
+		return fmt.Errorf("store: read previous history: %w", err)
+	}
+	if len(v) == 28 {
+		copy(s.prevHistory[:], v)
+		s.prevEnd = binary.BigEndian.Uint64(v[20:])
 	}
 	return nil
 }
