@@ -102,9 +102,9 @@ type Store struct {
 	// (Redis's master_replid2 and second_repl_offset).
 	prevHistory [20]byte
 	prevEnd     uint64
-	noExpire    atomic.Bool // followers leave expiry to their master
-	failure   atomic.Pointer[error] // first write failure: writes stay refused
-	encBuf    [][]byte              // per-group change encodings, reused by the leader
+	noExpire    atomic.Bool           // followers leave expiry to their master
+	failure     atomic.Pointer[error] // first write failure: writes stay refused
+	encBuf      [][]byte              // per-group change encodings, reused by the leader
 
 	stats Stats
 
