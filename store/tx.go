@@ -193,7 +193,10 @@ func sliceBytes(sl *grocksdb.Slice, err error) ([]byte, error) {
 	if !sl.Exists() {
 		return nil, nil
 	}
-	return bytes.Clone(sl.Data()), nil
+	d := sl.Data()
+	out := make([]byte, len(d)) // never nil: an empty value exists
+	copy(out, d)
+	return out, nil
 }
 
 // Iter walks raw keys in [lower, upper), seeing the transaction's own writes.
