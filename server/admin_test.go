@@ -57,7 +57,7 @@ func TestAdminInfo(t *testing.T) {
 		must(t, c, "set", "k1", "v")
 		must(t, c, "get", "k1")
 		def := admParseInfo(t, c.Info(ctx).Val())
-		for _, sec := range []string{"server", "clients", "memory", "persistence", "stats", "replication", "keyspace", "binlog", "rocksdb"} {
+		for _, sec := range []string{"server", "clients", "memory", "persistence", "stats", "replication", "keyspace", "rocksdb"} {
 			if def[sec] == nil {
 				t.Fatalf("INFO has no %s section: %v", sec, def)
 			}
