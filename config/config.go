@@ -19,9 +19,26 @@ var ErrInvalid = errors.New("config: invalid")
 
 // Config is the whole server configuration.
 type Config struct {
-	Server  Server  `toml:"server"`
-	RocksDB RocksDB `toml:"rocksdb"`
-	Binlog  Binlog  `toml:"binlog"`
+	Server      Server      `toml:"server"`
+	RocksDB     RocksDB     `toml:"rocksdb"`
+	Binlog      Binlog      `toml:"binlog"`
+	Replication Replication `toml:"replication"`
+}
+
+// Replication is the [replication] section.
+type Replication struct {
+	ReplicaOf             string   `toml:"replicaof"` // "host:port" of the master, "" = this is a master
+	MasterAuth            string   `toml:"masterauth"`
+	Mode                  string   `toml:"mode"` // async, semi-sync
+	MinAcks               int      `toml:"min_acks"`
+	AckTimeout            Duration `toml:"ack_timeout"`
+	OnAckTimeout          string   `toml:"on_ack_timeout"` // degrade, fail
+	ReplicaPriority       int      `toml:"replica_priority"`
+	ReplicaServeStaleData bool     `toml:"replica_serve_stale_data"`
+	ReplicaAnnounceIP     string   `toml:"replica_announce_ip"`
+	ReplicaAnnouncePort   int      `toml:"replica_announce_port"`
+	ReplTimeout           Duration `toml:"repl_timeout"`
+	ReplMaxBandwidth      Size     `toml:"repl_max_bandwidth"`
 }
 
 // Binlog is the [binlog] section: the write-ahead log every change goes through.
@@ -80,6 +97,15 @@ func Default() Config {
 			MaxFileSize:  1 << 30,
 			Retention:    Duration(72 * time.Hour),
 			MaxTotalSize: 10 << 30,
+		},
+		Replication: Replication{
+			Mode:                  "async",
+			MinAcks:               1,
+			AckTimeout:            Duration(time.Second),
+			OnAckTimeout:          "degrade",
+			ReplicaPriority:       100,
+			ReplicaServeStaleData: true,
+			ReplTimeout:           Duration(60 * time.Second),
 		},
 	}
 }
@@ -162,6 +188,40 @@ func (c *Config) Validate() error {
 	}
 	if c.Binlog.MaxTotalSize < c.Binlog.MaxFileSize {
 		return bad("binlog.max_total_size", "must be at least binlog.max_file_size")
+	}
+	r := &c.Replication
+	if r.ReplicaOf != "" {
+		if _, _, err := net.SplitHostPort(r.ReplicaOf); err != nil {
+			return bad("replication.replicaof", "%q is not host:port", r.ReplicaOf)
+		}
+	}
+	switch r.Mode {
+	case "async", "semi-sync":
+	default:
+		return bad("replication.mode", "%q is not one of async, semi-sync", r.Mode)
+	}
+	if r.MinAcks < 1 {
+		return bad("replication.min_acks", "must be at least 1, got %d", r.MinAcks)
+	}
+	if r.AckTimeout <= 0 {
+		return bad("replication.ack_timeout", "must be positive")
+	}
+	switch r.OnAckTimeout {
+	case "degrade", "fail":
+	default:
+		return bad("replication.on_ack_timeout", "%q is not one of degrade, fail", r.OnAckTimeout)
+	}
+	if r.ReplicaPriority < 0 {
+		return bad("replication.replica_priority", "must not be negative")
+	}
+	if r.ReplicaAnnouncePort < 0 || r.ReplicaAnnouncePort > 65535 {
+		return bad("replication.replica_announce_port", "must be a port number")
+	}
+	if r.ReplTimeout < Duration(time.Second) {
+		return bad("replication.repl_timeout", "must be at least 1s")
+	}
+	if r.ReplMaxBandwidth < 0 {
+		return bad("replication.repl_max_bandwidth", "must not be negative")
 	}
 	return nil
 }

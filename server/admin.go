@@ -25,8 +25,6 @@ func serverCommands() []*Command {
 			Summary: "Returns the server time.", Since: "2.6.0"},
 		{Name: "lastsave", Arity: 1, Flags: FlagFast | FlagStale, Handler: cmdLastSave, Group: "server",
 			Summary: "Returns the Unix timestamp of the last successful save to disk.", Since: "1.0.0"},
-		{Name: "role", Arity: 1, Flags: FlagFast | FlagStale | FlagNoScript, Handler: cmdRole, Group: "server",
-			Summary: "Returns the replication role.", Since: "2.8.12"},
 		// Redis refuses SHUTDOWN inside MULTI; FlagNoMulti lets the handler say so at once.
 		{Name: "shutdown", Arity: -1, Flags: FlagAdmin | FlagNoScript | FlagStale | FlagNoMulti, Handler: cmdShutdown,
 			Group: "server", Summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", Since: "1.0.0"},
@@ -120,13 +118,6 @@ func cmdTime(c *Ctx) {
 func cmdLastSave(c *Ctx) { c.W.Int(c.srv.stats.lastSave.Load()) }
 
 // cmdRole answers in the master form: role, replication offset, replicas.
-func cmdRole(c *Ctx) {
-	c.W.Array(3)
-	c.W.BulkString(c.srv.role())
-	c.W.Int(0)
-	c.W.Array(0)
-}
-
 // cmdShutdown stops the server. Every write is already durable in RocksDB, so SAVE and
 // NOSAVE change nothing; like Redis, a successful SHUTDOWN sends no reply.
 func cmdShutdown(c *Ctx) {

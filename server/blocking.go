@@ -180,7 +180,11 @@ func (c *Ctx) tryLocked(keys [][]byte, attempt func(tx *store.Tx) bool) (bool, e
 		return false, nil
 	}
 	if tx.Dirty() && !c.failed {
-		if err := c.srv.store.Commit(tx); err != nil {
+		id, err := c.srv.store.CommitID(tx)
+		if err == nil {
+			c.noteWrite(id, mark)
+		}
+		if err != nil {
 			c.W.Truncate(mark)
 			c.Error(errorText(err))
 			return true, err

@@ -39,6 +39,12 @@ type Client struct {
 
 	pipe     pipeline
 	quitting bool
+	detached bool // the connection became a replication stream
+
+	replPort    int    // REPLCONF listening-port of a follower
+	replIP      string // REPLCONF ip-address
+	lastWriteID uint64 // binlog ID of this client's last write, for WAIT and semi-sync
+	writeSegs   []replySeg
 
 	closing chan struct{} // closed when the connection goes away
 	once    sync.Once
@@ -90,8 +96,31 @@ func (c *Client) cleanup() {
 	}
 }
 
-// flush hands the buffered replies to the connection.
+// noteWrite remembers a committed write and where its reply starts, for WAIT and
+// semi-sync.
+func (c *Client) noteWrite(id uint64, mark int) {
+	if id == 0 {
+		return
+	}
+	c.lastWriteID = id
+	c.writeSegs = append(c.writeSegs, replySeg{start: mark, end: -1})
+}
+
+// flush hands the buffered replies to the connection; semi-sync writes wait for their
+// followers first.
 func (c *Client) flush() {
+	if c.detached {
+		return
+	}
+	if len(c.writeSegs) > 0 {
+		for i := range c.writeSegs {
+			if c.writeSegs[i].end < 0 {
+				c.writeSegs[i].end = len(c.W.buf)
+			}
+		}
+		c.waitForFollowers(c.lastWriteID, c.writeSegs)
+		c.writeSegs = c.writeSegs[:0]
+	}
 	if len(c.W.buf) == 0 {
 		return
 	}
@@ -215,11 +244,14 @@ func (c *Client) run(cmd *Command, args [][]byte, tx *store.Tx) {
 // commit commits the context's transaction; on failure the reply written since mark
 // is replaced with the error, so a client is never told a failed write succeeded.
 func (c *Client) commit(ctx *Ctx, mark int) {
-	if err := c.srv.store.Commit(ctx.Tx); err != nil {
-		c.srv.log.Error().Err(err).Str("cmd", ctx.Cmd.Name).Msg("commit failed")
-		c.W.Truncate(mark)
-		ctx.Error(errorText(err))
+	id, err := c.srv.store.CommitID(ctx.Tx)
+	if err == nil {
+		c.noteWrite(id, mark)
+		return
 	}
+	c.srv.log.Error().Err(err).Str("cmd", ctx.Cmd.Name).Msg("commit failed")
+	c.W.Truncate(mark)
+	ctx.Error(errorText(err))
 }
 
 func (c *Client) subscribed() bool { return len(c.subs)+len(c.psubs) > 0 }

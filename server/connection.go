@@ -175,7 +175,4 @@ func cmdReset(c *Ctx) {
 	c.W.Simple("RESET")
 }
 
-// role is the replication role reported by HELLO, ROLE and INFO.
-func (s *Server) role() string { return "master" }
-
 var _ = strconv.Itoa

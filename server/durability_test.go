@@ -28,13 +28,16 @@ func (f diskFile) Write(p []byte) (int, error) {
 	return f.File.Write(p)
 }
 
-func serveDir(t *testing.T, dir string, opts ...Option) *testServer {
+func serveDir(t *testing.T, dir string, edit func(*config.Config), opts ...Option) *testServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Server.Addr = "127.0.0.1:0"
 	cfg.Server.DataDir = dir
 	cfg.RocksDB.BlockCacheSize = 8 << 20
 	cfg.Binlog.Sync = "always"
+	if edit != nil {
+		edit(&cfg)
+	}
 	srv, err := New(cfg, "", zerolog.New(io.Discard), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +71,7 @@ func TestDiskFullStopsWritesUntilRestart(t *testing.T) {
 		}
 		return diskFile{File: f, full: &full}, nil
 	}
-	ts := serveDir(t, dir, WithBinlogFiles(open))
+	ts := serveDir(t, dir, nil, WithBinlogFiles(open))
 	c := ts.client(t, 2)
 	ctx := ctxT(t)
 	if err := c.Set(ctx, "before", "1", 0).Err(); err != nil {
@@ -95,7 +98,7 @@ func TestDiskFullStopsWritesUntilRestart(t *testing.T) {
 	}
 	ts.Close()
 
-	ts = serveDir(t, dir)
+	ts = serveDir(t, dir, nil)
 	c = ts.client(t, 2)
 	if v := c.Get(ctx, "before").Val(); v != "1" {
 		t.Fatalf("acknowledged write lost across restart: %q", v)
@@ -109,7 +112,7 @@ func TestDiskFullStopsWritesUntilRestart(t *testing.T) {
 }
 
 func TestInfoPersistenceShowsBinlog(t *testing.T) {
-	ts := serveDir(t, t.TempDir())
+	ts := serveDir(t, t.TempDir(), nil)
 	c := ts.client(t, 2)
 	ctx := ctxT(t)
 	for i := 0; i < 5; i++ {

@@ -13,11 +13,6 @@ func (s *Server) commandGroups() [][]*Command {
 		transactionCommands(),
 		pubsubCommands(),
 		serverCommands(),
+		replicationCommands(),
 	}
 }
-
-// readOnlyFor reports whether writes from c are refused (a read-only replica).
-func (s *Server) readOnlyFor(c *Client) bool { return false }
-
-// followersNeedFrom is the lowest binlog ID a connected follower has yet to receive.
-func (s *Server) followersNeedFrom() uint64 { return ^uint64(0) }

@@ -61,6 +61,7 @@ func (ts *testServer) client(t testing.TB, proto int) *redis.Client {
 		WriteTimeout:    10 * time.Second,
 		PoolSize:        4,
 		DisableIdentity: true,
+		MaxRetries:      -1,
 	})
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -286,9 +284,9 @@ func infoStats(s *Server, b *infoBuf) {
 	b.str("instantaneous_input_kbps", kbps(a.inRate.Load()))
 	b.str("instantaneous_output_kbps", kbps(a.outRate.Load()))
 	b.int("rejected_connections", s.stats.rejectedConnections.Load())
-	b.int("sync_full", 0)
-	b.int("sync_partial_ok", 0)
-	b.int("sync_partial_err", 0)
+	b.int("sync_full", s.master.FullSyncs.Load())
+	b.int("sync_partial_ok", s.master.PartialOK.Load())
+	b.int("sync_partial_err", s.master.PartialErr.Load())
 	b.int("expired_keys", st.ExpiredKeys.Load())
 	b.int("evicted_keys", 0)
 	b.int("keyspace_hits", st.KeyspaceHits.Load())
@@ -299,25 +297,6 @@ func infoStats(s *Server, b *infoBuf) {
 
 // replID is the replication ID INFO reports: stable for the life of the process and
 // distinct from run_id, as in Redis.
-func (s *Server) replID() string {
-	h := sha1.Sum([]byte("strata-replid:" + s.runID))
-	return hex.EncodeToString(h[:])
-}
-
-func infoReplication(s *Server, b *infoBuf) {
-	b.str("role", s.role())
-	b.int("connected_slaves", 0)
-	b.str("master_failover_state", "no-failover")
-	b.str("master_replid", s.replID())
-	b.str("master_replid2", strings.Repeat("0", 40))
-	b.int("master_repl_offset", 0)
-	b.int("second_repl_offset", -1)
-	b.int("repl_backlog_active", 0)
-	b.int("repl_backlog_size", 0)
-	b.int("repl_backlog_first_byte_offset", 0)
-	b.int("repl_backlog_histlen", 0)
-}
-
 func infoCPU(s *Server, b *infoBuf) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

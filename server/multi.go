@@ -71,10 +71,13 @@ func cmdExec(c *Ctx) {
 		c.run(cmd, args, tx)
 	}
 	if tx.Dirty() {
-		if err := c.srv.store.Commit(tx); err != nil {
+		id, err := c.srv.store.CommitID(tx)
+		if err != nil {
 			c.W.Truncate(mark)
 			c.Error(errorText(err))
+			return
 		}
+		c.noteWrite(id, mark)
 	}
 }
 

@@ -88,9 +88,13 @@ func (c *Client) endBatch() {
 		return
 	}
 	if p.tx.Dirty() {
-		if err := c.srv.store.Commit(p.tx); err != nil {
+		id, err := c.srv.store.CommitID(p.tx)
+		if err != nil {
 			c.srv.log.Error().Err(err).Msg("pipeline commit failed")
 			c.replaceReplies(p.segs, errorText(err))
+		} else if id != 0 {
+			c.lastWriteID = id
+			c.writeSegs = append(c.writeSegs, p.segs...)
 		}
 	}
 	p.tx.Close()

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/strata-kv/strata/binlog"
 	"github.com/strata-kv/strata/config"
+	"github.com/strata-kv/strata/repl"
 	"github.com/strata-kv/strata/store"
 )
 
@@ -53,6 +55,8 @@ type Server struct {
 	blockers blockRegistry
 	pubsub   hub
 	slowlog  slowlog
+	master   *repl.Master
+	repl     replState
 	cursors  cursorTable
 
 	stats serverStats
@@ -116,6 +120,7 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	s.bg.Add(1)
 	go s.purgeLoop()
 	s.table = NewTable(s.commandGroups()...)
+	s.newMaster()
 	s.watches.init()
 	s.blockers.init()
 	s.pubsub.init()
@@ -161,6 +166,11 @@ func (s *Server) Serve() error {
 		}
 	}
 	s.rc = redcon.NewServer("", s.handle, s.accept, s.closed)
+	if addr := s.Config().Replication.ReplicaOf; addr != "" {
+		host, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		s.follow(host, p)
+	}
 	s.log.Info().Str("addr", s.Addr().String()).Str("data_dir", s.store.Dir()).Msg("serving")
 	err := s.rc.Serve(s.ln)
 	select {
@@ -191,6 +201,7 @@ func (s *Server) Close() error {
 		}
 		s.clientsMu.Unlock()
 		s.blockers.closeAll()
+		s.stopReplication()
 		s.bg.Wait()
 		s.running.Lock() // wait for commands in flight; later ones see closing
 		err = s.store.Close()

@@ -23,12 +23,13 @@ var _ Committer = (*Store)(nil)
 var ErrWritesDisabled = errors.New("store: writes disabled after a write failure")
 
 type commitReq struct {
-	tx   *Tx
-	recs []binlog.Record // records from a master, applied as they are
-	err  error
-	lead bool
-	done chan struct{}
-	last uint64 // ID the request's last record got
+	promote bool // start a new history at this point of the commit order
+	tx      *Tx
+	recs    []binlog.Record // records from a master, applied as they are
+	err     error
+	lead    bool
+	done    chan struct{}
+	last    uint64 // ID the request's last record got
 }
 
 // Commit logs and applies the transaction's changes atomically. Concurrent commits are
@@ -132,17 +133,22 @@ func (s *Store) writeGroup(group []*commitReq) {
 		return
 	}
 	// Records from a master are written on their own: their IDs are fixed already.
-	if group[0].recs != nil {
+	// A promotion too: it must fall between two groups.
+	if group[0].recs != nil || group[0].promote {
 		if len(group) > 1 {
 			s.writeGroup(group[:1])
 			s.writeGroup(group[1:])
+			return
+		}
+		if group[0].promote {
+			group[0].err = s.promote()
 			return
 		}
 		s.applyRecords(group[0])
 		return
 	}
 	for i, r := range group {
-		if r.recs != nil {
+		if r.recs != nil || r.promote {
 			s.writeGroup(group[:i])
 			s.writeGroup(group[i:])
 			return
@@ -305,10 +311,15 @@ func (s *Store) History() [20]byte {
 // ID that is not part of it, so followers whose data is a prefix of ours can continue.
 // Both are persisted at once.
 func (s *Store) Promote() error {
+	_, err := s.commit(&commitReq{promote: true, done: make(chan struct{})})
+	return err
+}
+
+// promote runs in the commit order, between two groups, so every record before it
+// has the old history and every record after it the new one.
+func (s *Store) promote() error {
 	var h [20]byte
 	_, _ = rand.Read(h[:])
-	unlock := s.LockAll()
-	defer unlock()
 	s.histMu.Lock()
 	s.prevHistory, s.prevEnd = s.history, s.applied.Load()+1
 	s.history, s.histSaved = h, true

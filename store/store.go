@@ -354,3 +354,53 @@ func (s *Store) Flush() error {
 	}
 	return nil
 }
+
+// ReplaceData swaps the store's data for the RocksDB directory newDir (a full copy
+// received from a master): the current data is closed and removed, newDir takes its
+// place and is opened with the same options. The caller must make sure no command is
+// running against the store, and must reset the binlog to the copy's last ID first.
+func (s *Store) ReplaceData(newDir string) error {
+	close(s.stop)
+	s.bg.Wait()
+	unlock := s.LockAll()
+	defer unlock()
+	s.db.Close()
+	s.ro.Destroy()
+	s.wo.Destroy()
+	s.ro, s.wo = nil, nil
+	old := s.opts.Dir + ".old"
+	_ = os.RemoveAll(old)
+	if err := os.Rename(s.opts.Dir, old); err != nil {
+		return s.fail(fmt.Errorf("move old data aside: %w", err))
+	}
+	if err := os.Rename(newDir, s.opts.Dir); err != nil {
+		return s.fail(fmt.Errorf("move new data in: %w", err))
+	}
+	_ = os.RemoveAll(old)
+	db, err := grocksdb.OpenDb(s.dbo, s.opts.Dir)
+	if err != nil {
+		return s.fail(fmt.Errorf("reopen rocksdb in %s: %w", s.opts.Dir, err))
+	}
+	s.db = db
+	s.ro = grocksdb.NewDefaultReadOptions()
+	s.wo = grocksdb.NewDefaultWriteOptions()
+	s.wo.DisableWAL(s.log != nil)
+	for db := range s.keyCounts {
+		s.keyCounts[db].Store(0)
+	}
+	s.histMu.Lock()
+	s.histSaved = false
+	s.prevHistory, s.prevEnd = [20]byte{}, 0
+	s.histMu.Unlock()
+	s.applied.Store(0)
+	if err := s.loadSystem(); err != nil {
+		return s.fail(err)
+	}
+	if err := s.recover(); err != nil {
+		return s.fail(err)
+	}
+	s.stop = make(chan struct{})
+	s.bg.Add(1)
+	go s.expireLoop()
+	return nil
+}

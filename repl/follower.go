@@ -1,0 +1,415 @@
+package repl
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/strata-kv/strata/binlog"
+)
+
+// Sink is what a follower needs of the server it runs in.
+type Sink interface {
+	// Position is the history of the last applied record and the next ID wanted.
+	Position() (history [20]byte, next uint64)
+	// ApplyRecords logs and applies records received from the master.
+	ApplyRecords(recs []binlog.Record) error
+	// InstallCopy swaps in a full copy received into dir, holding data up to id.
+	InstallCopy(dir string, id uint64, history [20]byte) error
+}
+
+// FollowerOptions configure the receiving side.
+type FollowerOptions struct {
+	MasterAddr    string
+	Password      string
+	ListeningPort int
+	AnnounceIP    string
+	CopyDir       string        // where a full copy is received
+	Timeout       time.Duration // a link silent this long is dropped
+	TLS           *tls.Config   // nil = plain TCP
+}
+
+// Follower keeps a replication link to a master up, reconnecting with backoff.
+type Follower struct {
+	opts FollowerOptions
+	sink Sink
+	log  zerolog.Logger
+
+	linkUp      atomic.Bool
+	syncing     atomic.Bool
+	lastIO      atomic.Int64 // unix ms
+	downSince   atomic.Int64 // unix ms
+	masterLast  atomic.Uint64
+	FullSyncs   atomic.Int64
+	PartialSync atomic.Int64
+
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+	mu       sync.Mutex
+	conn     net.Conn
+}
+
+// NewFollower prepares a follower; Start runs it.
+func NewFollower(opts FollowerOptions, sink Sink, log zerolog.Logger) *Follower {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	f := &Follower{opts: opts, sink: sink, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	f.downSince.Store(time.Now().UnixMilli())
+	return f
+}
+
+// Start runs the link in the background until Stop.
+func (f *Follower) Start() { go f.run() }
+
+// Stop closes the link and waits for the follower to finish.
+func (f *Follower) Stop() {
+	f.stopOnce.Do(func() {
+		close(f.stop)
+		f.mu.Lock()
+		if f.conn != nil {
+			f.conn.Close()
+		}
+		f.mu.Unlock()
+	})
+	<-f.done
+}
+
+// MasterAddr is the master this follower follows.
+func (f *Follower) MasterAddr() string { return f.opts.MasterAddr }
+
+// LinkUp reports whether the link is streaming.
+func (f *Follower) LinkUp() bool { return f.linkUp.Load() }
+
+// SyncInProgress reports whether a full copy is being received.
+func (f *Follower) SyncInProgress() bool { return f.syncing.Load() }
+
+// LastIOSecondsAgo is the time since the master last sent anything.
+func (f *Follower) LastIOSecondsAgo() int64 { return (time.Now().UnixMilli() - f.lastIO.Load()) / 1000 }
+
+// DownSinceSeconds is how long the link has been down (0 when up).
+func (f *Follower) DownSinceSeconds() int64 {
+	if f.linkUp.Load() {
+		return 0
+	}
+	return (time.Now().UnixMilli() - f.downSince.Load()) / 1000
+}
+
+// MasterLastID is the master's last ID as of its last heartbeat or record.
+func (f *Follower) MasterLastID() uint64 { return f.masterLast.Load() }
+
+func (f *Follower) run() {
+	defer close(f.done)
+	backoff := 100 * time.Millisecond
+	for {
+		start := time.Now()
+		err := f.session()
+		if f.linkUp.Swap(false) {
+			f.downSince.Store(time.Now().UnixMilli())
+		}
+		f.syncing.Store(false)
+		select {
+		case <-f.stop:
+			return
+		default:
+		}
+		if err != nil {
+			f.log.Warn().Err(err).Str("master", f.opts.MasterAddr).Msg("replication link down")
+		}
+		if time.Since(start) > 10*time.Second {
+			backoff = 100 * time.Millisecond
+		}
+		// Exponential backoff with jitter, so followers of a lost master do not all
+		// reconnect in the same instant.
+		d := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-f.stop:
+			return
+		case <-time.After(d):
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+type link struct {
+	conn net.Conn
+	r    *bufio.Reader
+	wmu  sync.Mutex
+	w    *bufio.Writer
+}
+
+func (l *link) command(args ...string) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	_ = l.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(l.w, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(l.w, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return l.w.Flush()
+}
+
+func (l *link) line() (string, error) {
+	s, err := l.r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(s, "\r\n"), nil
+}
+
+// call sends a command and expects a +status reply.
+func (l *link) call(args ...string) (string, error) {
+	if err := l.command(args...); err != nil {
+		return "", err
+	}
+	reply, err := l.line()
+	if err != nil {
+		return "", err
+	}
+	if strings.HasPrefix(reply, "-") {
+		return "", fmt.Errorf("master refused %s: %s", args[0], reply[1:])
+	}
+	return reply, nil
+}
+
+func (f *Follower) dial() (net.Conn, error) {
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if f.opts.TLS != nil {
+		return tls.DialWithDialer(&d, "tcp", f.opts.MasterAddr, f.opts.TLS)
+	}
+	return d.Dial("tcp", f.opts.MasterAddr)
+}
+
+// session runs one connection: handshake, optional full copy, then streaming.
+func (f *Follower) session() error {
+	conn, err := f.dial()
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	select {
+	case <-f.stop:
+		f.mu.Unlock()
+		conn.Close()
+		return nil
+	default:
+	}
+	f.conn = conn
+	f.mu.Unlock()
+	defer conn.Close()
+	l := &link{conn: conn, r: bufio.NewReaderSize(conn, 1<<20), w: bufio.NewWriter(conn)}
+	_ = conn.SetDeadline(time.Now().Add(f.opts.Timeout))
+	if f.opts.Password != "" {
+		if _, err := l.call("AUTH", f.opts.Password); err != nil {
+			return err
+		}
+	}
+	if _, err := l.call("REPLCONF", "listening-port", strconv.Itoa(f.opts.ListeningPort)); err != nil {
+		return err
+	}
+	if f.opts.AnnounceIP != "" {
+		if _, err := l.call("REPLCONF", "ip-address", f.opts.AnnounceIP); err != nil {
+			return err
+		}
+	}
+	hist, next := f.sink.Position()
+	h := hex.EncodeToString(hist[:])
+	if next <= 1 {
+		h = "?"
+	}
+	reply, err := l.call("PSYNC", h, strconv.FormatUint(next, 10))
+	if err != nil {
+		return err
+	}
+	_ = conn.SetDeadline(time.Time{}) // from here on, deadlines are set per read and write
+	f.lastIO.Store(time.Now().UnixMilli())
+	fields := strings.Fields(reply)
+	switch {
+	case len(fields) == 2 && fields[0] == "+CONTINUE":
+		f.PartialSync.Add(1)
+	case len(fields) == 3 && fields[0] == "+FULLRESYNC":
+		id, err := strconv.ParseUint(fields[2], 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: %q", ErrProtocol, reply)
+		}
+		var hist [20]byte
+		if b, err := hex.DecodeString(fields[1]); err != nil || len(b) != 20 {
+			return fmt.Errorf("%w: %q", ErrProtocol, reply)
+		} else {
+			copy(hist[:], b)
+		}
+		f.syncing.Store(true)
+		f.FullSyncs.Add(1)
+		if err := f.receiveCopy(l, id, hist); err != nil {
+			return fmt.Errorf("full sync: %w", err)
+		}
+		f.syncing.Store(false)
+	default:
+		return fmt.Errorf("%w: PSYNC answered %q", ErrProtocol, reply)
+	}
+	f.linkUp.Store(true)
+	f.log.Info().Str("master", f.opts.MasterAddr).Msg("replication link up")
+	ackStop := make(chan struct{})
+	defer close(ackStop)
+	go f.ackLoop(l, ackStop)
+	var buf []byte
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(f.opts.Timeout))
+		typ, payload, err := readFrame(l.r, buf)
+		if err != nil {
+			return err
+		}
+		buf = payload[:0]
+		f.lastIO.Store(time.Now().UnixMilli())
+		switch typ {
+		case frameRecords:
+			recs, err := decodeRecords(payload)
+			if err != nil {
+				return err
+			}
+			if len(recs) == 0 {
+				continue
+			}
+			if err := f.sink.ApplyRecords(recs); err != nil {
+				return fmt.Errorf("apply records %d..%d: %w", recs[0].ID, recs[len(recs)-1].ID, err)
+			}
+			last := recs[len(recs)-1].ID
+			if last > f.masterLast.Load() {
+				f.masterLast.Store(last)
+			}
+			if err := l.command("REPLCONF", "ACK", strconv.FormatUint(last, 10)); err != nil {
+				return err
+			}
+		case frameHeartbeat:
+			if len(payload) >= 8 {
+				f.masterLast.Store(binary.LittleEndian.Uint64(payload))
+			}
+		default:
+			return fmt.Errorf("%w: frame type %d while streaming", ErrProtocol, typ)
+		}
+	}
+}
+
+// ackLoop acknowledges the applied position once a second, which doubles as the
+// follower's heartbeat.
+func (f *Follower) ackLoop(l *link, stop chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-f.stop:
+			return
+		case <-t.C:
+			_, next := f.sink.Position()
+			if err := l.command("REPLCONF", "ACK", strconv.FormatUint(next-1, 10)); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// receiveCopy writes the master's files into a fresh directory and installs them.
+func (f *Follower) receiveCopy(l *link, id uint64, hist [20]byte) error {
+	dir := f.opts.CopyDir
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var cur *os.File
+	var remaining int64
+	var buf []byte
+	closeCur := func() error {
+		if cur == nil {
+			return nil
+		}
+		err := cur.Sync()
+		if cerr := cur.Close(); err == nil {
+			err = cerr
+		}
+		cur = nil
+		return err
+	}
+	defer closeCur()
+	for {
+		_ = l.conn.SetReadDeadline(time.Now().Add(f.opts.Timeout))
+		typ, payload, err := readFrame(l.r, buf)
+		if err != nil {
+			return err
+		}
+		buf = payload[:0]
+		f.lastIO.Store(time.Now().UnixMilli())
+		switch typ {
+		case frameFile:
+			if err := closeCur(); err != nil {
+				return err
+			}
+			if remaining != 0 {
+				return fmt.Errorf("%w: file cut short", ErrProtocol)
+			}
+			if len(payload) < 2 {
+				return fmt.Errorf("%w: bad file header", ErrProtocol)
+			}
+			n := int(binary.LittleEndian.Uint16(payload))
+			if len(payload) != 2+n+8 {
+				return fmt.Errorf("%w: bad file header", ErrProtocol)
+			}
+			name := string(payload[2 : 2+n])
+			if name != filepath.Base(name) || name == "." || name == ".." {
+				return fmt.Errorf("%w: file name %q", ErrProtocol, name)
+			}
+			remaining = int64(binary.LittleEndian.Uint64(payload[2+n:]))
+			cur, err = os.Create(filepath.Join(dir, name))
+			if err != nil {
+				return err
+			}
+		case frameChunk:
+			if cur == nil || int64(len(payload)) > remaining {
+				return fmt.Errorf("%w: unexpected file data", ErrProtocol)
+			}
+			if _, err := cur.Write(payload); err != nil {
+				return err
+			}
+			remaining -= int64(len(payload))
+		case frameCopyDone:
+			if err := closeCur(); err != nil {
+				return err
+			}
+			if remaining != 0 {
+				return fmt.Errorf("%w: file cut short", ErrProtocol)
+			}
+			if err := f.sink.InstallCopy(dir, id, hist); err != nil {
+				return fmt.Errorf("install copy: %w", err)
+			}
+			f.masterLast.Store(id)
+			return nil
+		case frameHeartbeat:
+		default:
+			return fmt.Errorf("%w: frame type %d during a full copy", ErrProtocol, typ)
+		}
+	}
+}
+
+var _ = errors.New
+var _ io.Reader
