@@ -13,7 +13,7 @@ func transactionCommands() []*Command {
 		{Name: "exec", Arity: 1, Flags: FlagNoMulti | FlagStale, Handler: cmdExec, Group: "transactions", Summary: "Executes all commands in a transaction.", Since: "1.2.0"},
 		{Name: "discard", Arity: 1, Flags: FlagNoMulti | FlagFast | FlagStale, Handler: cmdDiscard, Group: "transactions", Summary: "Discards a transaction.", Since: "2.0.0"},
 		{Name: "watch", Arity: -2, Flags: FlagNoMulti | FlagFast | FlagStale, FirstKey: 1, LastKey: -1, Step: 1, Handler: cmdWatch, Group: "transactions", Summary: "Monitors changes to keys to determine the execution of a transaction.", Since: "2.2.0"},
-		{Name: "unwatch", Arity: 1, Flags: FlagNoMulti | FlagFast | FlagStale, Handler: cmdUnwatch, Group: "transactions", Summary: "Forgets about watched keys of a transaction.", Since: "2.2.0"},
+		{Name: "unwatch", Arity: 1, Flags: FlagFast | FlagStale, Handler: cmdUnwatch, Group: "transactions", Summary: "Forgets about watched keys of a transaction.", Since: "2.2.0"},
 	}
 }
 

@@ -391,12 +391,28 @@ func cmdGetRange(c *Ctx) {
 		c.Fail(err)
 		return
 	}
-	if start < 0 && end < 0 && start > end {
+	// Redis's getrangeCommand, step by step: unlike LRANGE, an end before the start of
+	// the string clamps to 0 instead of making the range empty.
+	n := int64(len(v))
+	if (start < 0 && end < 0 && start > end) || n == 0 {
 		c.W.BulkString("")
 		return
 	}
-	lo, hi := clampRange(start, end, int64(len(v)))
-	c.W.Bulk(v[lo:hi])
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	start, end = max(start, 0), max(end, 0)
+	if end >= n {
+		end = n - 1
+	}
+	if start > end {
+		c.W.BulkString("")
+		return
+	}
+	c.W.Bulk(v[start : end+1])
 }
 
 func cmdSetRange(c *Ctx) {

@@ -129,7 +129,11 @@ func parseLongDouble(b []byte) (*big.Float, bool) {
 	if len(b) == 0 || len(b) > 5000 || b[0] == ' ' || b[len(b)-1] == ' ' {
 		return nil, false
 	}
-	f, _, err := big.ParseFloat(string(b), 10, longDoublePrec, big.ToNearestEven)
+	text, base := string(b), 10
+	if t := strings.TrimLeft(text, "+-"); len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') && !strings.Contains(t, "_") {
+		base = 0 // strtold reads hexadecimal floats too
+	}
+	f, _, err := big.ParseFloat(text, base, longDoublePrec, big.ToNearestEven)
 	if err != nil {
 		return nil, false
 	}
