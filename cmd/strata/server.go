@@ -15,7 +15,7 @@ import (
 )
 
 func serverCmd() *cobra.Command {
-	var cfgFile, addr, dataDir string
+	var cfgFile, addr, dataDir, replicaOf string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the server",
@@ -36,6 +36,9 @@ func serverCmd() *cobra.Command {
 			}
 			if cmd.Flags().Changed("data-dir") {
 				cfg.Server.DataDir = dataDir
+			}
+			if cmd.Flags().Changed("replicaof") {
+				cfg.Replication.ReplicaOf = replicaOf
 			}
 			if err := cfg.Validate(); err != nil {
 				if cfgFile != "" {
@@ -71,6 +74,7 @@ func serverCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfgFile, "config", "", "TOML configuration file")
 	cmd.Flags().StringVar(&addr, "addr", "", "listen address host:port (overrides the file)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "data directory (overrides the file)")
+	cmd.Flags().StringVar(&replicaOf, "replicaof", "", "follow the master at HOST:PORT (overrides the file)")
 	return cmd
 }
 
