@@ -59,8 +59,10 @@ test: deps build ## Run go vet and every test
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench: deps build ## Benchmark Strata against redis-server side by side
+bench: deps build ## Benchmark Strata against redis-server side by side (memory, everysec, always)
 	scripts/bench.sh
+	BENCH_SYNC=everysec scripts/bench.sh
+	BENCH_SYNC=always scripts/bench.sh
 
 fuzz: deps-build ## Run each fuzz target for FUZZTIME (default 30s)
 	@targets=$$($(GO) test -list '^Fuzz' ./... | \

@@ -13,6 +13,9 @@
 #   BENCH_CLIENTS    parallel connections           (default 50)
 #   BENCH_RANGE      -r keyspace size               (default 1000000)
 #   STRATA_BIN       the binary to test             (default bin/strata)
+#   BENCH_SYNC       durability to compare: "" (Strata's defaults against Redis without
+#                    persistence), "everysec" or "always" (Strata's binlog.sync against
+#                    Redis's appendonly yes with the same appendfsync)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -54,7 +57,7 @@ trap 'exit 143' TERM
 free_port() {
 	local port i
 	for i in $(seq 1 200); do
-		port=$((20000 + RANDOM % 40000))
+		port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-60999)
 		case " $* " in *" $port "*) continue ;; esac
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
@@ -81,8 +84,18 @@ wait_ready() {
 strata_port=$(free_port)
 redis_port=$(free_port "$strata_port")
 
+SYNC=${BENCH_SYNC:-}
 strata_cmd=("$STRATA_BIN" server --addr "127.0.0.1:$strata_port" --data-dir "$work/strata")
 redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work")
+case $SYNC in
+"") ;;
+always | everysec)
+	printf '[binlog]\nsync = "%s"\n' "$SYNC" >"$work/strata.toml"
+	strata_cmd+=(--config "$work/strata.toml")
+	redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync "$SYNC" --dir "$work")
+	;;
+*) die "BENCH_SYNC must be empty, everysec or always" ;;
+esac
 
 "${strata_cmd[@]}" >"$work/strata.log" 2>&1 &
 strata_pid=$!
@@ -106,7 +119,11 @@ show() {
 
 # The header: enough to reproduce the run and to paste into BENCHMARKS.md.
 model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
-echo "## Strata vs Redis: redis-benchmark"
+if [ -n "$SYNC" ]; then
+	echo "## Durable writes: Strata binlog.sync=$SYNC vs Redis appendfsync $SYNC"
+else
+	echo "## Strata vs Redis: redis-benchmark"
+fi
 echo
 echo '```'
 echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -117,6 +134,7 @@ echo "strata:   $("$STRATA_BIN" version)"
 echo "redis:    $(redis-server --version)"
 echo "run:      $(show "${strata_cmd[@]}")"
 echo "          $(show "${redis_cmd[@]}")"
+[ -z "$SYNC" ] || echo "          \$TMP/strata.toml: [binlog] sync = \"$SYNC\""
 echo "          (\$TMP: a fresh temporary directory; PORT: a free loopback port per server)"
 for p in $PIPELINES; do
 	echo "bench:    redis-benchmark -h 127.0.0.1 -p PORT ${bench_args[*]} -t $TESTS -P $p --csv"
