@@ -73,13 +73,17 @@ func TestFsyncErrorFailsTheAppend(t *testing.T) {
 	l := openLog(t, dir, func(o *Options) { o.OpenFile = faultOpener(&fw, &fs); o.Sync = SyncAlways })
 	appendN(t, l, 3, 10)
 	fs.Store(true)
-	if _, err := l.Append(hist, 1, []byte("unsynced")); !errors.Is(err, syscall.EIO) {
-		t.Fatalf("append with failing fsync: %v", err)
+	id, err := l.Append(hist, 1, []byte("unsynced"))
+	if err != nil {
+		t.Fatalf("append: %v", err)
 	}
-	if l.LastID() != 3 {
-		t.Fatalf("an unsynced record was published: last id %d", l.LastID())
+	if err := l.WaitDurable(id); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("waiting for a failing fsync: %v", err)
 	}
 	fs.Store(false)
+	if err := l.WaitDurable(id); !errors.Is(err, ErrFailed) {
+		t.Fatalf("fsync failure not sticky: %v", err)
+	}
 	if _, err := l.Append(hist, 1, []byte("x")); !errors.Is(err, ErrFailed) {
 		t.Fatalf("append after fsync failure: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -100,6 +101,8 @@ type Log struct {
 	buf            []byte
 	dirty          bool // written since the last fsync
 	lastSync       time.Time
+	synced         atomic.Uint64 // every record up to this ID is fsynced
+	syncMu         sync.Mutex    // one fsync at a time; waiters behind it share the next
 	notify         chan struct{} // closed and replaced on every append
 
 	stop chan struct{}
@@ -192,6 +195,7 @@ func Open(opts Options) (*Log, error) {
 		}
 		l.f = f
 	}
+	l.synced.Store(l.lastID) // what survived to this open is what there is
 	if opts.Sync == SyncEverySec {
 		l.bg.Add(1)
 		go l.syncLoop()
@@ -352,7 +356,9 @@ func (l *Log) createSegment(first uint64) error {
 }
 
 // Append writes records with IDs LastID()+1, +2, ... for each changes entry and
-// returns the first ID. With SyncAlways it returns only after an fsync.
+// returns the first ID. The records are written but not yet fsynced: a caller that
+// must not answer before they are durable (sync always) calls WaitDurable, so that one
+// fsync covers every group appended meanwhile.
 func (l *Log) Append(history [20]byte, unixMs int64, changes ...[]byte) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -376,11 +382,6 @@ func (l *Log) Append(history [20]byte, unixMs int64, changes ...[]byte) (uint64,
 	seg.size += int64(len(buf))
 	seg.mtime = time.Now()
 	l.dirty = true
-	if l.opts.Sync == SyncAlways {
-		if err := l.syncLocked(); err != nil {
-			return 0, err
-		}
-	}
 	l.lastID = first + uint64(len(changes)) - 1
 	close(l.notify)
 	l.notify = make(chan struct{})
@@ -403,6 +404,52 @@ func (l *Log) syncLocked() error {
 	}
 	l.dirty = false
 	l.lastSync = time.Now()
+	l.synced.Store(l.lastID)
+	return nil
+}
+
+// WaitDurable returns once every record up to id is fsynced. Concurrent callers share
+// fsyncs: whoever finds the previous fsync done starts the next one for everything
+// written so far, and those waiting behind it usually find their records covered.
+func (l *Log) WaitDurable(id uint64) error {
+	if l.synced.Load() >= id {
+		return nil
+	}
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	if l.synced.Load() >= id {
+		return nil
+	}
+	l.mu.Lock()
+	if l.err != nil {
+		l.mu.Unlock()
+		return fmt.Errorf("%w: %v", ErrFailed, l.err)
+	}
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	target, f, path := l.lastID, l.f, l.segs[len(l.segs)-1].path
+	l.mu.Unlock()
+	err := f.Sync()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		if l.synced.Load() >= id {
+			return nil // a rotation fsynced and closed the file meanwhile
+		}
+		if l.err == nil {
+			l.err = fmt.Errorf("fsync %s: %w", path, err)
+		}
+		return fmt.Errorf("binlog: %w", l.err)
+	}
+	if target > l.synced.Load() {
+		l.synced.Store(target)
+		l.lastSync = time.Now()
+	}
+	if l.lastID == target {
+		l.dirty = false
+	}
 	return nil
 }
 
@@ -413,6 +460,7 @@ func (l *Log) rotateLocked() error {
 	}
 	l.dirty = false
 	l.lastSync = time.Now()
+	l.synced.Store(l.lastID)
 	if err := l.f.Close(); err != nil {
 		l.err = fmt.Errorf("close %s: %w", l.segs[len(l.segs)-1].path, err)
 		return l.err
@@ -466,6 +514,7 @@ func (l *Log) SetLastID(id uint64) error {
 		return fmt.Errorf("binlog: close: %w", err)
 	}
 	l.lastID = id
+	l.synced.Store(id)
 	if err := l.createSegment(id + 1); err != nil {
 		l.err = err
 		return err
@@ -607,11 +656,6 @@ func (l *Log) AppendRecords(recs []Record) error {
 	seg.size += int64(len(buf))
 	seg.mtime = time.Now()
 	l.dirty = true
-	if l.opts.Sync == SyncAlways {
-		if err := l.syncLocked(); err != nil {
-			return err
-		}
-	}
 	l.lastID = recs[len(recs)-1].ID
 	close(l.notify)
 	l.notify = make(chan struct{})
@@ -640,6 +684,7 @@ func (l *Log) Reset(lastID uint64) error {
 	}
 	l.segs = nil
 	l.lastID = lastID
+	l.synced.Store(lastID)
 	l.err = nil
 	if err := l.createSegment(lastID + 1); err != nil {
 		l.err = err

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -373,4 +375,53 @@ func FuzzFrameDecoder(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Concurrent writers waiting for durability share fsyncs instead of paying one each.
+func TestWaitDurableSharesFsyncs(t *testing.T) {
+	var syncs atomic.Int64
+	l := openLog(t, t.TempDir(), func(o *Options) {
+		o.Sync = SyncAlways
+		o.OpenFile = func(path string, flag int, perm os.FileMode) (File, error) {
+			f, err := os.OpenFile(path, flag, perm)
+			if err != nil {
+				return nil, err
+			}
+			return countingFile{File: f, n: &syncs}, nil
+		}
+	})
+	const writers, each = 20, 50
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				id, err := l.Append(hist, 1, []byte("x"))
+				if err == nil {
+					err = l.WaitDurable(id)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	n := syncs.Load()
+	t.Logf("%d durable appends took %d fsyncs", writers*each, n)
+	if n >= writers*each {
+		t.Fatalf("%d fsyncs for %d appends: waiters did not share", n, writers*each)
+	}
+}
+
+type countingFile struct {
+	*os.File
+	n *atomic.Int64
+}
+
+func (f countingFile) Sync() error {
+	f.n.Add(1)
+	return f.File.Sync()
 }

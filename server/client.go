@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -96,6 +97,22 @@ func (c *Client) cleanup() {
 	}
 }
 
+// waitDurable holds the replies of writes until their records are fsynced, under
+// binlog.sync = always. Writes are applied (and their key locks released) before the
+// fsync, so one fsync covers everything that connections wrote meanwhile. A failed
+// fsync stops writes and turns the replies into the error.
+func (c *Client) waitDurable(id uint64) bool {
+	s := c.srv
+	if s.syncAlways && id != 0 {
+		if err := s.binlog.WaitDurable(id); err != nil {
+			err = s.store.Fail(fmt.Errorf("binlog fsync: %w", err))
+			c.replaceReplies(c.writeSegs, errorText(err))
+			return false
+		}
+	}
+	return true
+}
+
 // noteWrite remembers a committed write and where its reply starts, for WAIT and
 // semi-sync.
 func (c *Client) noteWrite(id uint64, mark int) {
@@ -118,7 +135,9 @@ func (c *Client) flush() {
 				c.writeSegs[i].end = len(c.W.buf)
 			}
 		}
-		c.waitForFollowers(c.lastWriteID, c.writeSegs)
+		if c.waitDurable(c.lastWriteID) {
+			c.waitForFollowers(c.lastWriteID, c.writeSegs)
+		}
 		c.writeSegs = c.writeSegs[:0]
 	}
 	if len(c.W.buf) == 0 {

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,6 +44,56 @@ type replState struct {
 	degraded     atomic.Bool
 	semiWaits    atomic.Int64
 	semiTimeouts atomic.Int64
+
+	// What would-be followers said with REPLCONF before PSYNC, by connection.
+	helloMu sync.Mutex
+	hello   map[*Client]*replHello
+}
+
+// replHello is what a connection told with REPLCONF that PSYNC hands to the master.
+type replHello struct {
+	capa     []string
+	identity string
+	have     map[string]repl.FileSig
+	done     chan struct{} // closed once PSYNC took it
+}
+
+// maxHaveFiles bounds the files one follower may announce.
+const maxHaveFiles = 1 << 20
+
+// helloFor returns c's handshake record, creating it on first use. It is dropped when
+// the connection closes or PSYNC takes it.
+func (s *Server) helloFor(c *Client) *replHello {
+	s.repl.helloMu.Lock()
+	defer s.repl.helloMu.Unlock()
+	if h := s.repl.hello[c]; h != nil {
+		return h
+	}
+	if s.repl.hello == nil {
+		s.repl.hello = map[*Client]*replHello{}
+	}
+	h := &replHello{done: make(chan struct{})}
+	s.repl.hello[c] = h
+	go func() {
+		select {
+		case <-c.Closing():
+			s.takeHello(c)
+		case <-h.done:
+		}
+	}()
+	return h
+}
+
+// takeHello removes and returns c's handshake record (nil when there is none).
+func (s *Server) takeHello(c *Client) *replHello {
+	s.repl.helloMu.Lock()
+	defer s.repl.helloMu.Unlock()
+	h := s.repl.hello[c]
+	if h != nil {
+		delete(s.repl.hello, c)
+		close(h.done)
+	}
+	return h
 }
 
 // readOnlyFor reports whether writes from c are refused: a follower is read-only.
@@ -67,17 +120,28 @@ func (s *Server) newMaster() {
 		CopyDir:      filepath.Join(cfg.Server.DataDir, "repl"),
 		Timeout:      cfg.Replication.ReplTimeout.D(),
 		MaxBandwidth: int64(cfg.Replication.ReplMaxBandwidth),
+		Compression:  cfg.Replication.ReplCompression,
 	}, s.log)
 }
 
-// follow makes this server a follower of host:port (stopping any previous link).
-func (s *Server) follow(host string, port int) {
+// follow makes this server a follower of host:port (stopping any previous link). It
+// fails, changing nothing, when replication.tls_replication is set and the TLS files
+// cannot be read.
+func (s *Server) follow(host string, port int) error {
 	s.repl.mu.Lock()
 	defer s.repl.mu.Unlock()
+	cfg := s.Config()
+	var tc *tls.Config
+	if cfg.Replication.TLSReplication {
+		var err error
+		if tc, err = repl.ClientTLS(cfg.Server.TLSCAFile, cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile); err != nil {
+			s.log.Error().Err(err).Msg("cannot follow over TLS")
+			return err
+		}
+	}
 	if old := s.repl.follower.Load(); old != nil {
 		old.Stop()
 	}
-	cfg := s.Config()
 	listen := cfg.Replication.ReplicaAnnouncePort
 	if listen == 0 {
 		if ta, ok := s.Addr().(*net.TCPAddr); ok {
@@ -92,12 +156,15 @@ func (s *Server) follow(host string, port int) {
 		AnnounceIP:    cfg.Replication.ReplicaAnnounceIP,
 		CopyDir:       filepath.Join(cfg.Server.DataDir, "fullsync.tmp"),
 		Timeout:       cfg.Replication.ReplTimeout.D(),
+		TLS:           tc,
+		NoCompression: cfg.Replication.ReplCompression == repl.CompressNone,
 	}, replSink{s}, s.log)
 	s.repl.host, s.repl.port = host, port
 	s.repl.follower.Store(f)
 	s.setReplicaOf(net.JoinHostPort(host, strconv.Itoa(port)))
 	f.Start()
-	s.log.Info().Str("master", f.MasterAddr()).Msg("following")
+	s.log.Info().Str("master", f.MasterAddr()).Bool("tls", tc != nil).Msg("following")
+	return nil
 }
 
 // unfollow promotes this follower to a master with a new history.
@@ -154,7 +221,10 @@ func cmdReplicaOf(c *Ctx) {
 		c.W.Simple("OK Already connected to specified master")
 		return
 	}
-	s.follow(host, int(port))
+	if err := s.follow(host, int(port)); err != nil {
+		c.Error("ERR " + err.Error())
+		return
+	}
 	c.W.OK()
 }
 
@@ -175,7 +245,28 @@ func cmdReplConf(c *Ctx) {
 			c.replPort = int(p)
 		case argIs(args[i], "ip-address"):
 			c.replIP = string(args[i+1])
-		case argIs(args[i], "capa"), argIs(args[i], "ack"), argIs(args[i], "getack"), argIs(args[i], "rdb-only"), argIs(args[i], "rdb-filter-only"):
+		case argIs(args[i], "capa"):
+			h := c.srv.helloFor(c.Client)
+			if len(h.capa) < 64 {
+				h.capa = append(h.capa, strings.ToLower(string(args[i+1])))
+			}
+		case argIs(args[i], "have-identity"):
+			c.srv.helloFor(c.Client).identity = string(args[i+1])
+		case argIs(args[i], "have-files"):
+			h := c.srv.helloFor(c.Client)
+			if h.have == nil {
+				h.have = map[string]repl.FileSig{}
+			}
+			if err := repl.ParseHaveFiles(h.have, string(args[i+1])); err != nil {
+				c.Error("ERR Invalid have-files list")
+				return
+			}
+			if len(h.have) > maxHaveFiles {
+				h.have = nil
+				c.Error("ERR Too many files in have-files")
+				return
+			}
+		case argIs(args[i], "ack"), argIs(args[i], "getack"), argIs(args[i], "rdb-only"), argIs(args[i], "rdb-filter-only"):
 		default:
 			c.Error("ERR Unrecognized REPLCONF option: " + string(args[i]))
 			return
@@ -194,6 +285,10 @@ func cmdPSync(c *Ctx) {
 	if ip == "" {
 		ip, _, _ = net.SplitHostPort(c.netConn.RemoteAddr().String())
 	}
+	hs := repl.Handshake{IP: ip, Port: c.replPort, History: history, Next: next}
+	if h := c.srv.takeHello(c.Client); h != nil {
+		hs.Capa, hs.Identity, hs.Have = h.capa, h.identity, h.have
+	}
 	c.flush()
 	dc := c.conn.Detach()
 	c.detached = true
@@ -202,7 +297,7 @@ func cmdPSync(c *Ctx) {
 			dc.Close()
 			return
 		}
-		c.srv.master.Serve(detachedConn{dc}, ip, c.replPort, history, next)
+		c.srv.master.Serve(detachedConn{dc}, hs)
 	}()
 }
 
@@ -396,10 +491,46 @@ type replSource struct{ s *Server }
 func (r replSource) Log() *binlog.Log                { return r.s.binlog }
 func (r replSource) History() [20]byte               { return r.s.store.History() }
 func (r replSource) PrevHistory() ([20]byte, uint64) { return r.s.store.PrevHistory() }
+
+// Checkpoint also copies the data's IDENTITY file, which a RocksDB checkpoint leaves
+// out: a follower that installs the copy then shares the master's identity, which is
+// what lets a later full copy reuse the SST files they have in common.
 func (r replSource) Checkpoint(dir string) (uint64, [20]byte, error) {
 	r.s.running.RLock()
 	defer r.s.running.RUnlock()
-	return r.s.store.Checkpoint(dir)
+	id, hist, err := r.s.store.Checkpoint(dir)
+	if err != nil {
+		return id, hist, err
+	}
+	if err := copyIdentity(r.s.store.Dir(), dir); err != nil {
+		r.s.log.Warn().Err(err).Msg("full copy without the data's IDENTITY: the next one cannot reuse files")
+	}
+	return id, hist, nil
+}
+
+func copyIdentity(from, to string) error {
+	dst := filepath.Join(to, "IDENTITY")
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	src, err := os.Open(filepath.Join(from, "IDENTITY"))
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, src); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // replSink is what the follower side writes through.
@@ -409,7 +540,20 @@ func (r replSink) Position() ([20]byte, uint64) {
 	return r.s.store.History(), r.s.store.AppliedID() + 1
 }
 
-func (r replSink) ApplyRecords(recs []binlog.Record) error { return r.s.store.ApplyRecords(recs) }
+// ApplyRecords applies records from the master; under sync = always they are fsynced
+// before the follower acknowledges them.
+func (r replSink) ApplyRecords(recs []binlog.Record) error {
+	if err := r.s.store.ApplyRecords(recs); err != nil {
+		return err
+	}
+	if r.s.syncAlways {
+		return r.s.binlog.WaitDurable(recs[len(recs)-1].ID)
+	}
+	return nil
+}
+
+// DataDir is the live RocksDB directory, whose SST files a full copy may reuse.
+func (r replSink) DataDir() string { return r.s.store.Dir() }
 
 // InstallCopy swaps in a full copy: no command runs meanwhile, the binlog restarts
 // after the copy's last ID, and the store reopens on the new data.

@@ -57,7 +57,9 @@ type Server struct {
 	slowlog  slowlog
 	master   *repl.Master
 	repl     replState
-	cursors  cursorTable
+	// syncAlways: replies to writes wait for their binlog records to be fsynced.
+	syncAlways bool
+	cursors    cursorTable
 
 	stats serverStats
 
@@ -117,6 +119,7 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 		done:      make(chan struct{}),
 	}
 	s.stats.lastSave.Store(time.Now().Unix())
+	s.syncAlways = cfg.Binlog.Sync == "always"
 	s.bg.Add(1)
 	go s.purgeLoop()
 	s.table = NewTable(s.commandGroups()...)

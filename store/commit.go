@@ -112,6 +112,10 @@ func (s *Store) WriteError() error {
 	return nil
 }
 
+// Fail stops writes after a failure found outside the commit path (an fsync of the
+// binlog that a client was waiting for).
+func (s *Store) Fail(err error) error { return s.fail(err) }
+
 func (s *Store) fail(err error) error {
 	wrapped := fmt.Errorf("%w: %v", ErrWritesDisabled, err)
 	s.failure.CompareAndSwap(nil, &wrapped)
