@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/strata-kv/strata/store"
 )
 
@@ -193,8 +195,9 @@ func (c *Ctx) tryLocked(keys [][]byte, attempt func(tx *store.Tx) bool) (bool, e
 	return true, nil
 }
 
-// peerGone reports whether the client closed its end, without consuming any bytes it
-// may have pipelined behind the blocking command.
+// peerGone reports whether the client closed its end (or the connection broke), without
+// consuming bytes it may have pipelined behind the blocking command: POLLRDHUP reports
+// the peer's FIN even when unread data sits before it.
 func (c *Client) peerGone() bool {
 	sc, ok := c.netConn.(syscall.Conn)
 	if !ok {
@@ -205,14 +208,10 @@ func (c *Client) peerGone() bool {
 		return true
 	}
 	gone := false
-	_ = raw.Read(func(fd uintptr) bool {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		gone = n == 0 && err == nil
-		if err != nil && err != syscall.EAGAIN && err != syscall.EWOULDBLOCK {
-			gone = true
-		}
-		return true
+	_ = raw.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+		n, err := unix.Poll(fds, 0)
+		gone = err == nil && n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 	})
 	return gone
 }

@@ -147,6 +147,7 @@ func (tx *Tx) FlushDB(db int) {
 		tx.wb.Destroy()
 		tx.wb, tx.wbOps = nil, 0
 	}
+	tx.pending, tx.pendingOps = nil, 0
 	for _, p := range []byte{prefixMeta, prefixMember, prefixScore, prefixExpire} {
 		start := []byte{p, byte(db)}
 		tx.delRange(start, prefixEnd(start))

@@ -32,14 +32,23 @@ type Tx struct {
 	ops []Op
 	now int64 // unix ms, fixed for the whole transaction
 
-	wb    *grocksdb.WriteBatchWI // built lazily when a read follows a write
+	wb    *grocksdb.WriteBatchWI // built lazily when an iteration follows a write
 	wbOps int                    // ops mirrored into wb
+	// Point writes of this transaction, for reads that follow them without a trip
+	// into C: built lazily when a read follows a write.
+	pending    map[string]pendingVal
+	pendingOps int // ops mirrored into pending
 	snap  *grocksdb.Snapshot
 	ro    *grocksdb.ReadOptions
 
 	deltas  [Databases]int64 // change in key count per db
 	flushed uint32           // dbs flushed inside this transaction (bit per db)
 	touched []KeyRef
+}
+
+type pendingVal struct {
+	v   []byte
+	del bool
 }
 
 var txPool = sync.Pool{New: func() any { return new(Tx) }}
@@ -132,6 +141,7 @@ func (tx *Tx) Rollback(sp Savepoint) {
 		tx.wb = nil
 		tx.wbOps = 0
 	}
+	tx.pending, tx.pendingOps = nil, 0
 }
 
 func (tx *Tx) put(k, v []byte) { tx.ops = append(tx.ops, Op{Kind: OpPut, Key: k, Value: v}) }
@@ -167,21 +177,40 @@ func (tx *Tx) flushedDB(k []byte) bool {
 	return tx.flushed&(1<<k[1]) != 0
 }
 
-var batchOnlyOpts = grocksdb.NewDefaultOptions()
 
-// get reads one raw key, seeing this transaction's writes. nil means absent.
+// syncPending mirrors new point writes into the pending map.
+func (tx *Tx) syncPending() {
+	if tx.pending == nil {
+		tx.pending = make(map[string]pendingVal, len(tx.ops))
+	}
+	for _, op := range tx.ops[tx.pendingOps:] {
+		switch op.Kind {
+		case OpPut:
+			tx.pending[string(op.Key)] = pendingVal{v: op.Value}
+		case OpDelete:
+			tx.pending[string(op.Key)] = pendingVal{del: true}
+		}
+	}
+	tx.pendingOps = len(tx.ops)
+}
+
+// get reads one raw key, seeing this transaction's writes. nil means absent. Range
+// deletions are not consulted: the transaction only drops ranges nothing reads any
+// more (an old version's members), except whole databases, which flushedDB covers.
 func (tx *Tx) get(k []byte) ([]byte, error) {
-	if tx.flushedDB(k) {
-		tx.syncBatch()
-		sl, err := tx.wb.Get(batchOnlyOpts, k)
-		return sliceBytes(sl, err)
+	if len(tx.ops) > 0 {
+		tx.syncPending()
+		if p, ok := tx.pending[string(k)]; ok {
+			if p.del {
+				return nil, nil
+			}
+			return append(make([]byte, 0, len(p.v)), p.v...), nil
+		}
+		if tx.flushedDB(k) {
+			return nil, nil
+		}
 	}
-	if len(tx.ops) == 0 {
-		sl, err := tx.s.db.Get(tx.readOpts(), k)
-		return sliceBytes(sl, err)
-	}
-	tx.syncBatch()
-	sl, err := tx.wb.GetFromDB(tx.s.db, tx.readOpts(), k)
+	sl, err := tx.s.db.Get(tx.readOpts(), k)
 	return sliceBytes(sl, err)
 }
 
