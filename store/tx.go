@@ -38,8 +38,8 @@ type Tx struct {
 	// into C: built lazily when a read follows a write.
 	pending    map[string]pendingVal
 	pendingOps int // ops mirrored into pending
-	snap  *grocksdb.Snapshot
-	ro    *grocksdb.ReadOptions
+	snap       *grocksdb.Snapshot
+	ro         *grocksdb.ReadOptions
 
 	deltas  [Databases]int64 // change in key count per db
 	flushed uint32           // dbs flushed inside this transaction (bit per db)
@@ -176,7 +176,6 @@ func (tx *Tx) flushedDB(k []byte) bool {
 	}
 	return tx.flushed&(1<<k[1]) != 0
 }
-
 
 // syncPending mirrors new point writes into the pending map.
 func (tx *Tx) syncPending() {
