@@ -23,6 +23,12 @@ type Config struct {
 	RocksDB     RocksDB     `toml:"rocksdb"`
 	Binlog      Binlog      `toml:"binlog"`
 	Replication Replication `toml:"replication"`
+	Snapshot    Snapshot    `toml:"snapshot"`
+}
+
+// Snapshot is the [snapshot] section: BGSAVE/SAVE checkpoints under <data_dir>/snapshots.
+type Snapshot struct {
+	MaxCount int `toml:"max_count"`
 }
 
 // Replication is the [replication] section.
@@ -39,6 +45,8 @@ type Replication struct {
 	ReplicaAnnouncePort   int      `toml:"replica_announce_port"`
 	ReplTimeout           Duration `toml:"repl_timeout"`
 	ReplMaxBandwidth      Size     `toml:"repl_max_bandwidth"`
+	ReplCompression       string   `toml:"repl_compression"` // zstd, snappy, none
+	TLSReplication        bool     `toml:"tls_replication"`  // a follower dials its master with TLS
 }
 
 // Binlog is the [binlog] section: the write-ahead log every change goes through.
@@ -60,6 +68,9 @@ type Server struct {
 	LogLevel             string   `toml:"log_level"`
 	SlowlogLogSlowerThan Duration `toml:"slowlog_log_slower_than"`
 	SlowlogMaxLen        int      `toml:"slowlog_max_len"`
+	TLSCertFile          string   `toml:"tls_cert_file"` // with tls_key_file: serve TLS
+	TLSKeyFile           string   `toml:"tls_key_file"`
+	TLSCAFile            string   `toml:"tls_ca_file"` // CAs a follower checks its master against
 }
 
 // RocksDB is the [rocksdb] section: it bounds memory, not the data size.
@@ -106,7 +117,9 @@ func Default() Config {
 			ReplicaPriority:       100,
 			ReplicaServeStaleData: true,
 			ReplTimeout:           Duration(60 * time.Second),
+			ReplCompression:       "zstd",
 		},
+		Snapshot: Snapshot{MaxCount: 5},
 	}
 }
 
@@ -154,6 +167,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.SlowlogMaxLen < 0 {
 		return bad("server.slowlog_max_len", "must not be negative")
+	}
+	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
+		if c.Server.TLSCertFile == "" {
+			return bad("server.tls_cert_file", "must be set with server.tls_key_file")
+		}
+		return bad("server.tls_key_file", "must be set with server.tls_cert_file")
 	}
 	if c.RocksDB.BlockCacheSize < 1<<20 {
 		return bad("rocksdb.block_cache_size", "must be at least 1MB, got %d", c.RocksDB.BlockCacheSize)
@@ -222,6 +241,14 @@ func (c *Config) Validate() error {
 	}
 	if r.ReplMaxBandwidth < 0 {
 		return bad("replication.repl_max_bandwidth", "must not be negative")
+	}
+	switch r.ReplCompression {
+	case "zstd", "snappy", "none":
+	default:
+		return bad("replication.repl_compression", "%q is not one of zstd, snappy, none", r.ReplCompression)
+	}
+	if c.Snapshot.MaxCount < 1 {
+		return bad("snapshot.max_count", "must be at least 1, got %d", c.Snapshot.MaxCount)
 	}
 	return nil
 }

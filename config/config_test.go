@@ -129,6 +129,10 @@ func TestBadFile(t *testing.T) {
 		{"empty data dir", "[server]\ndata_dir = \"\"\n", "server.data_dir"},
 		{"one write buffer", "[rocksdb]\nmax_write_buffers = 1\n", "rocksdb.max_write_buffers"},
 		{"zero open files", "[rocksdb]\nmax_open_files = 0\n", "rocksdb.max_open_files"},
+		{"bad repl compression", "[replication]\nrepl_compression = \"lz4\"\n", "replication.repl_compression"},
+		{"tls cert without key", "[server]\ntls_cert_file = \"a.pem\"\n", "server.tls_key_file"},
+		{"tls key without cert", "[server]\ntls_key_file = \"k.pem\"\n", "server.tls_cert_file"},
+		{"tls_replication not bool", "[replication]\ntls_replication = \"yes\"\n", "replication.tls_replication"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Load([]byte(tc.file))
@@ -176,6 +180,8 @@ func TestValidateNamesKey(t *testing.T) {
 		{"rocksdb.compression", func(c *Config) { c.RocksDB.Compression = "gzip" }},
 		{"rocksdb.bloom_bits_per_key", func(c *Config) { c.RocksDB.BloomBitsPerKey = 33 }},
 		{"rocksdb.max_open_files", func(c *Config) { c.RocksDB.MaxOpenFiles = -2 }},
+		{"replication.repl_compression", func(c *Config) { c.Replication.ReplCompression = "" }},
+		{"server.tls_key_file", func(c *Config) { c.Server.TLSCertFile = "cert.pem" }},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			c := Default()
@@ -196,6 +202,9 @@ func TestValidateNamesKey(t *testing.T) {
 	c.RocksDB.BloomBitsPerKey = 0
 	c.RocksDB.MaxOpenFiles = -1
 	c.RocksDB.Compression = "none"
+	c.Replication.ReplCompression = "snappy"
+	c.Server.TLSCertFile, c.Server.TLSKeyFile = "cert.pem", "key.pem"
+	c.Replication.TLSReplication = true
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate(edge values) = %v, want nil", err)
 	}

@@ -14,5 +14,6 @@ func (s *Server) commandGroups() [][]*Command {
 		pubsubCommands(),
 		serverCommands(),
 		replicationCommands(),
+		snapshotCommands(),
 	}
 }

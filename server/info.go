@@ -247,17 +247,25 @@ func humanBytes(n int64) string {
 func infoPersistence(s *Server, b *infoBuf) {
 	b.int("loading", 0)
 	b.int("async_loading", 0)
-	b.int("rdb_changes_since_last_save", 0)
-	b.int("rdb_bgsave_in_progress", 0)
-	b.int("rdb_last_save_time", s.stats.lastSave.Load())
-	b.str("rdb_last_bgsave_status", "ok")
-	b.int("rdb_last_bgsave_time_sec", -1)
-	b.int("rdb_current_bgsave_time_sec", -1)
+	si := s.snapshotInfo()
+	inProgress, status := int64(0), "ok"
+	if si.InProgress {
+		inProgress = 1
+	}
+	if !si.LastOK {
+		status = "err"
+	}
+	b.int("rdb_changes_since_last_save", si.ChangesSinceLast)
+	b.int("rdb_bgsave_in_progress", inProgress)
+	b.int("rdb_last_save_time", si.LastSaveUnixTS)
+	b.str("rdb_last_bgsave_status", status)
+	b.int("rdb_last_bgsave_time_sec", si.LastDurSec)
+	b.int("rdb_current_bgsave_time_sec", si.CurrentDurSec)
 	b.int("aof_enabled", 0)
 	b.int("aof_rewrite_in_progress", 0)
 	b.int("aof_rewrite_scheduled", 0)
 	b.str("aof_last_bgrewrite_status", "ok")
-	status := "ok"
+	status = "ok"
 	werr := s.store.WriteError()
 	if werr != nil {
 		status = "err"

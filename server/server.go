@@ -57,6 +57,7 @@ type Server struct {
 	slowlog  slowlog
 	master   *repl.Master
 	repl     replState
+	snap     snapshotState
 	// syncAlways: replies to writes wait for their binlog records to be fsynced.
 	syncAlways bool
 	cursors    cursorTable
@@ -119,6 +120,7 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 		done:      make(chan struct{}),
 	}
 	s.stats.lastSave.Store(time.Now().Unix())
+	s.snap.lastOK = true
 	s.syncAlways = cfg.Binlog.Sync == "always"
 	s.bg.Add(1)
 	go s.purgeLoop()

@@ -1,5 +1,5 @@
-// Package tools holds Strata's offline tools: binlog inspection now; dump and load of
-// snapshots later.
+// Package tools holds Strata's operator tools: binlog inspection, and dump and load of
+// point-in-time copies of the data.
 package tools
 
 import (

@@ -15,7 +15,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCmd(), versionCmd(), binlogCmd())
+	root.AddCommand(serverCmd(), versionCmd(), binlogCmd(), dumpCmd(), loadCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "strata:", err)
 		os.Exit(1)
