@@ -5,9 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -31,6 +29,9 @@ type Sink interface {
 	ApplyRecords(recs []binlog.Record) error
 	// InstallCopy swaps in a full copy received into dir, holding data up to id.
 	InstallCopy(dir string, id uint64, history [20]byte) error
+	// DataDir is the RocksDB directory of the data now served, whose SST files a
+	// full copy may reuse; "" offers none.
+	DataDir() string
 }
 
 // FollowerOptions configure the receiving side.
@@ -42,6 +43,7 @@ type FollowerOptions struct {
 	CopyDir       string        // where a full copy is received
 	Timeout       time.Duration // a link silent this long is dropped
 	TLS           *tls.Config   // nil = plain TCP
+	NoCompression bool          // do not offer the master stream compression
 }
 
 // Follower keeps a replication link to a master up, reconnecting with backoff.
@@ -57,6 +59,9 @@ type Follower struct {
 	masterLast  atomic.Uint64
 	FullSyncs   atomic.Int64
 	PartialSync atomic.Int64
+	// KeptFiles counts files of full copies taken from the follower's own data.
+	KeptFiles atomic.Int64
+	codec     atomic.Value // string: the current link's compression
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -109,6 +114,14 @@ func (f *Follower) DownSinceSeconds() int64 {
 		return 0
 	}
 	return (time.Now().UnixMilli() - f.downSince.Load()) / 1000
+}
+
+// Compression is the codec of the current (or last) link's stream.
+func (f *Follower) Compression() string {
+	if c, ok := f.codec.Load().(string); ok {
+		return c
+	}
+	return CompressNone
 }
 
 // MasterLastID is the master's last ID as of its last heartbeat or record.
@@ -230,6 +243,16 @@ func (f *Follower) session() error {
 			return err
 		}
 	}
+	capa := []string{"REPLCONF", "capa", "psync2"}
+	if !f.opts.NoCompression {
+		for _, c := range Codecs {
+			capa = append(capa, "capa", CapaName(c))
+		}
+	}
+	if _, err := l.call(capa...); err != nil {
+		return err
+	}
+	staged := f.offerFiles(l)
 	hist, next := f.sink.Position()
 	h := hex.EncodeToString(hist[:])
 	if next <= 1 {
@@ -241,11 +264,19 @@ func (f *Follower) session() error {
 	}
 	_ = conn.SetDeadline(time.Time{}) // from here on, deadlines are set per read and write
 	f.lastIO.Store(time.Now().UnixMilli())
-	fields := strings.Fields(reply)
-	switch {
-	case len(fields) == 2 && fields[0] == "+CONTINUE":
+	fields, cd, err := parseSyncReply(reply, !f.opts.NoCompression)
+	if err != nil {
+		return err
+	}
+	f.codec.Store(cd.String())
+	fr := &frameReader{r: l.r, codec: cd}
+	switch fields[0] {
+	case "+CONTINUE":
 		f.PartialSync.Add(1)
-	case len(fields) == 3 && fields[0] == "+FULLRESYNC":
+		if staged != nil {
+			_ = os.RemoveAll(f.opts.CopyDir)
+		}
+	case "+FULLRESYNC":
 		id, err := strconv.ParseUint(fields[2], 10, 64)
 		if err != nil {
 			return fmt.Errorf("%w: %q", ErrProtocol, reply)
@@ -258,26 +289,22 @@ func (f *Follower) session() error {
 		}
 		f.syncing.Store(true)
 		f.FullSyncs.Add(1)
-		if err := f.receiveCopy(l, id, hist); err != nil {
+		if err := f.receiveCopy(l, fr, id, hist, staged); err != nil {
 			return fmt.Errorf("full sync: %w", err)
 		}
 		f.syncing.Store(false)
-	default:
-		return fmt.Errorf("%w: PSYNC answered %q", ErrProtocol, reply)
 	}
 	f.linkUp.Store(true)
-	f.log.Info().Str("master", f.opts.MasterAddr).Msg("replication link up")
+	f.log.Info().Str("master", f.opts.MasterAddr).Str("compression", cd.String()).Msg("replication link up")
 	ackStop := make(chan struct{})
 	defer close(ackStop)
 	go f.ackLoop(l, ackStop)
-	var buf []byte
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(f.opts.Timeout))
-		typ, payload, err := readFrame(l.r, buf)
+		typ, payload, err := fr.next()
 		if err != nil {
 			return err
 		}
-		buf = payload[:0]
 		f.lastIO.Store(time.Now().UnixMilli())
 		switch typ {
 		case frameRecords:
@@ -308,6 +335,117 @@ func (f *Follower) session() error {
 	}
 }
 
+// parseSyncReply checks PSYNC's reply line: "+CONTINUE <history>" or "+FULLRESYNC
+// <history> <ID>", then options such as compress=<codec>. It returns the fixed fields
+// and the stream's codec.
+func parseSyncReply(reply string, offered bool) ([]string, codec, error) {
+	fields := strings.Fields(reply)
+	n := 0
+	switch {
+	case len(fields) >= 2 && fields[0] == "+CONTINUE":
+		n = 2
+	case len(fields) >= 3 && fields[0] == "+FULLRESYNC":
+		n = 3
+	default:
+		return nil, codecNone, fmt.Errorf("%w: PSYNC answered %q", ErrProtocol, reply)
+	}
+	cd := codecNone
+	for _, o := range fields[n:] {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok {
+			return nil, codecNone, fmt.Errorf("%w: PSYNC answered %q", ErrProtocol, reply)
+		}
+		if k == "compress" {
+			c, known := parseCodec(v)
+			if !known || (c != codecNone && !offered) {
+				return nil, codecNone, fmt.Errorf("%w: %s %q", ErrProtocol, errUnknownCodec, v)
+			}
+			cd = c
+		}
+		// Other options are for later versions; a follower that does not know them
+		// can ignore them.
+	}
+	return fields[:n], cd, nil
+}
+
+// haveFilesChunk bounds one `REPLCONF have-files` argument.
+const haveFilesChunk = 32 << 10
+
+// offerFiles prepares a full copy that reuses the follower's own SST files: it links
+// them into the copy directory and announces them (with the data's RocksDB identity)
+// to the master, which sends a kept frame instead of any file it has too. It returns
+// the staged files by name and size, or nil when nothing is offered.
+func (f *Follower) offerFiles(l *link) map[string]int64 {
+	src := f.sink.DataDir()
+	if src == "" || f.opts.CopyDir == "" {
+		return nil
+	}
+	raw, err := os.ReadFile(filepath.Join(src, "IDENTITY"))
+	ident := strings.TrimSpace(string(raw))
+	if err != nil || ident == "" || strings.ContainsAny(ident, " \r\n") {
+		return nil
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return nil
+	}
+	dir := f.opts.CopyDir
+	if err := os.RemoveAll(dir); err != nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil
+	}
+	staged := map[string]int64{}
+	var list []string
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !keepable(e.Name()) {
+			continue
+		}
+		// A hard link pins the file even if RocksDB deletes it meanwhile (after a
+		// compaction); a file that is already gone is simply not offered.
+		to := filepath.Join(dir, e.Name())
+		if err := os.Link(filepath.Join(src, e.Name()), to); err != nil {
+			continue
+		}
+		info, err := os.Stat(to)
+		if err != nil {
+			continue
+		}
+		tail, err := fileTail(to, info.Size())
+		if err != nil {
+			_ = os.Remove(to)
+			continue
+		}
+		staged[e.Name()] = info.Size()
+		list = append(list, FormatHaveFile(e.Name(), FileSig{Size: info.Size(), Tail: tail}))
+	}
+	fail := func(err error) map[string]int64 {
+		f.log.Info().Err(err).Msg("master does not take a list of files to keep; a full copy sends everything")
+		_ = os.RemoveAll(dir)
+		return nil
+	}
+	if len(staged) == 0 {
+		_ = os.RemoveAll(dir)
+		return nil
+	}
+	if _, err := l.call("REPLCONF", "have-identity", ident); err != nil {
+		return fail(err)
+	}
+	for len(list) > 0 {
+		n, size := 0, 0
+		for n < len(list) && (n == 0 || size+len(list[n])+1 <= haveFilesChunk) {
+			size += len(list[n]) + 1
+			n++
+		}
+		if _, err := l.call("REPLCONF", "have-files", strings.Join(list[:n], ",")); err != nil {
+			return fail(err)
+		}
+		list = list[n:]
+	}
+	return staged
+}
+
 // ackLoop acknowledges the applied position once a second, which doubles as the
 // follower's heartbeat.
 func (f *Follower) ackLoop(l *link, stop chan struct{}) {
@@ -328,18 +466,22 @@ func (f *Follower) ackLoop(l *link, stop chan struct{}) {
 	}
 }
 
-// receiveCopy writes the master's files into a fresh directory and installs them.
-func (f *Follower) receiveCopy(l *link, id uint64, hist [20]byte) error {
+// receiveCopy writes the master's files into the copy directory and installs them.
+// staged are the follower's own files already linked there by offerFiles: those the
+// master sends a kept frame for stay, the others are dropped.
+func (f *Follower) receiveCopy(l *link, fr *frameReader, id uint64, hist [20]byte, staged map[string]int64) error {
 	dir := f.opts.CopyDir
-	if err := os.RemoveAll(dir); err != nil {
-		return err
+	if staged == nil {
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
+	kept := map[string]bool{}
 	var cur *os.File
 	var remaining int64
-	var buf []byte
 	closeCur := func() error {
 		if cur == nil {
 			return nil
@@ -354,36 +496,46 @@ func (f *Follower) receiveCopy(l *link, id uint64, hist [20]byte) error {
 	defer closeCur()
 	for {
 		_ = l.conn.SetReadDeadline(time.Now().Add(f.opts.Timeout))
-		typ, payload, err := readFrame(l.r, buf)
+		typ, payload, err := fr.next()
 		if err != nil {
 			return err
 		}
-		buf = payload[:0]
 		f.lastIO.Store(time.Now().UnixMilli())
 		switch typ {
-		case frameFile:
+		case frameFile, frameKept:
 			if err := closeCur(); err != nil {
 				return err
 			}
 			if remaining != 0 {
 				return fmt.Errorf("%w: file cut short", ErrProtocol)
 			}
-			if len(payload) < 2 {
-				return fmt.Errorf("%w: bad file header", ErrProtocol)
-			}
-			n := int(binary.LittleEndian.Uint16(payload))
-			if len(payload) != 2+n+8 {
-				return fmt.Errorf("%w: bad file header", ErrProtocol)
-			}
-			name := string(payload[2 : 2+n])
-			if name != filepath.Base(name) || name == "." || name == ".." {
-				return fmt.Errorf("%w: file name %q", ErrProtocol, name)
-			}
-			remaining = int64(binary.LittleEndian.Uint64(payload[2+n:]))
-			cur, err = os.Create(filepath.Join(dir, name))
+			name, size, err := parseFileHeader(payload)
 			if err != nil {
 				return err
 			}
+			if kept[name] {
+				return fmt.Errorf("%w: file %s sent twice", ErrProtocol, name)
+			}
+			path := filepath.Join(dir, name)
+			if typ == frameKept {
+				if have, ok := staged[name]; !ok || have != size {
+					return fmt.Errorf("%w: master kept %s (%d bytes), which this follower did not offer", ErrProtocol, name, size)
+				}
+				kept[name] = true
+				f.KeptFiles.Add(1)
+				continue
+			}
+			// A staged file of this name is a hard link to the live data: unlink it
+			// rather than write through it.
+			delete(staged, name)
+			if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+			cur, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				return err
+			}
+			remaining = size
 		case frameChunk:
 			if cur == nil || int64(len(payload)) > remaining {
 				return fmt.Errorf("%w: unexpected file data", ErrProtocol)
@@ -399,6 +551,13 @@ func (f *Follower) receiveCopy(l *link, id uint64, hist [20]byte) error {
 			if remaining != 0 {
 				return fmt.Errorf("%w: file cut short", ErrProtocol)
 			}
+			for name := range staged {
+				if !kept[name] {
+					if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
+						return err
+					}
+				}
+			}
 			if err := f.sink.InstallCopy(dir, id, hist); err != nil {
 				return fmt.Errorf("install copy: %w", err)
 			}
@@ -410,6 +569,3 @@ func (f *Follower) receiveCopy(l *link, id uint64, hist [20]byte) error {
 		}
 	}
 }
-
-var _ = errors.New
-var _ io.Reader

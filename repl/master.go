@@ -74,6 +74,19 @@ type MasterOptions struct {
 	CopyDir      string        // where checkpoints for full copies are made
 	Timeout      time.Duration // drop a follower silent for this long
 	MaxBandwidth int64         // bytes per second for the stream, 0 = unlimited
+	Compression  string        // CompressZstd, CompressSnappy or CompressNone ("" = none)
+}
+
+// Handshake is what a follower said before PSYNC.
+type Handshake struct {
+	IP            string
+	Port          int    // REPLCONF listening-port
+	History, Next string // PSYNC's arguments
+	Capa          []string
+	// Identity and Have describe the data the follower already holds
+	// (REPLCONF have-identity, have-files): a full copy skips those files.
+	Identity string
+	Have     map[string]FileSig
 }
 
 // Master serves followers from the binlog.
@@ -88,6 +101,12 @@ type Master struct {
 
 	FullSyncs, PartialOK, PartialErr atomic.Int64
 	copySeq                          atomic.Int64
+
+	// Stream counts the frames' payload bytes before and after compression.
+	Stream StreamStats
+	// Full copies: files and bytes sent, and files skipped because the follower
+	// had them (with the bytes that were not sent).
+	CopyFilesSent, CopyBytesSent, CopyFilesKept, CopyBytesKept atomic.Int64
 
 	closed chan struct{}
 }
@@ -215,32 +234,37 @@ func (m *Master) canContinue(history string, next uint64) bool {
 	return end != 0 && history == hex.EncodeToString(prev[:]) && next <= end
 }
 
-// Serve runs the master side of one follower's PSYNC until the link breaks. args are
-// PSYNC's history and next-ID arguments.
-func (m *Master) Serve(c Conn, ip string, port int, history, nextArg string) {
+// Serve runs the master side of one follower's PSYNC until the link breaks.
+func (m *Master) Serve(c Conn, h Handshake) {
+	ip, port := h.IP, h.Port
 	p := &Peer{IP: ip, Port: port, conn: c, done: make(chan struct{})}
 	p.state.Store("wait_bgsave")
 	p.lastAck.Store(time.Now().UnixMilli())
 	defer p.close()
 	w := bufio.NewWriterSize(throttled(c, m.opts.MaxBandwidth), 256<<10)
-	next, err := strconv.ParseUint(nextArg, 10, 64)
+	fw := &frameWriter{w: w, codec: pickCodec(m.opts.Compression, h.Capa), stats: &m.Stream}
+	opt := ""
+	if fw.codec != codecNone {
+		opt = " compress=" + fw.codec.String()
+	}
+	next, err := strconv.ParseUint(h.Next, 10, 64)
 	if err != nil {
 		next = 0
 	}
 	var from uint64
-	if history != "?" && m.canContinue(history, next) {
+	if h.History != "?" && m.canContinue(h.History, next) {
 		m.PartialOK.Add(1)
 		cur := m.src.History()
-		fmt.Fprintf(w, "+CONTINUE %s\r\n", hex.EncodeToString(cur[:]))
+		fmt.Fprintf(w, "+CONTINUE %s%s\r\n", hex.EncodeToString(cur[:]), opt)
 		from = next
 		p.ack.Store(next - 1)
 	} else {
-		if history != "?" {
+		if h.History != "?" {
 			m.PartialErr.Add(1)
 		}
 		m.FullSyncs.Add(1)
 		p.state.Store("send_bulk")
-		id, err := m.sendCopy(w, p)
+		id, err := m.sendCopy(fw, p, &h, opt)
 		if err != nil {
 			m.log.Warn().Err(err).Str("follower", ip).Msg("full sync failed")
 			return
@@ -263,7 +287,7 @@ func (m *Master) Serve(c Conn, ip string, port int, history, nextArg string) {
 		m.mu.Unlock()
 	}()
 	go m.readAcks(p)
-	if err := m.stream(w, p, from); err != nil && !errors.Is(err, errPeerGone) {
+	if err := m.stream(fw, p, from); err != nil && !errors.Is(err, errPeerGone) {
 		m.log.Info().Err(err).Str("follower", ip).Int("port", port).Msg("replication link closed")
 	}
 }
@@ -286,7 +310,7 @@ func (m *Master) readAcks(p *Peer) {
 }
 
 // stream pushes records from the log without waiting for acknowledgements.
-func (m *Master) stream(w *bufio.Writer, p *Peer, from uint64) error {
+func (m *Master) stream(fw *frameWriter, p *Peer, from uint64) error {
 	l := m.src.Log()
 	r, err := l.NewReader(from)
 	if err != nil {
@@ -300,12 +324,12 @@ func (m *Master) stream(w *bufio.Writer, p *Peer, from uint64) error {
 	flush := func() error {
 		if count > 0 {
 			binary.LittleEndian.PutUint32(batch[:4], count)
-			if err := writeFrame(w, frameRecords, batch); err != nil {
+			if err := fw.write(frameRecords, batch); err != nil {
 				return err
 			}
 			count = 0
 		}
-		return w.Flush()
+		return fw.w.Flush()
 	}
 	for {
 		notify := l.Notify()
@@ -339,7 +363,7 @@ func (m *Master) stream(w *bufio.Writer, p *Peer, from uint64) error {
 			var hb [16]byte
 			binary.LittleEndian.PutUint64(hb[:], l.LastID())
 			binary.LittleEndian.PutUint64(hb[8:], uint64(time.Now().UnixMilli()))
-			if err := writeFrame(w, frameHeartbeat, hb[:]); err != nil {
+			if err := fw.write(frameHeartbeat, hb[:]); err != nil {
 				return err
 			}
 		case <-p.done:
@@ -351,7 +375,9 @@ func (m *Master) stream(w *bufio.Writer, p *Peer, from uint64) error {
 }
 
 // sendCopy makes a checkpoint and streams its files; it returns the checkpoint's ID.
-func (m *Master) sendCopy(w *bufio.Writer, p *Peer) (uint64, error) {
+// SST files the follower announced with the same name, size and tail, in data of
+// the same RocksDB identity, are not sent: a kept frame tells it to use its own.
+func (m *Master) sendCopy(fw *frameWriter, p *Peer, h *Handshake, opt string) (uint64, error) {
 	dir := filepath.Join(m.opts.CopyDir, fmt.Sprintf("copy-%d-%d", os.Getpid(), m.copySeq.Add(1)))
 	_ = os.RemoveAll(dir)
 	defer os.RemoveAll(dir)
@@ -362,17 +388,24 @@ func (m *Master) sendCopy(w *bufio.Writer, p *Peer) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("checkpoint: %w", err)
 	}
-	fmt.Fprintf(w, "+FULLRESYNC %s %d\r\n", hex.EncodeToString(hist[:]), id)
+	fmt.Fprintf(fw.w, "+FULLRESYNC %s %d%s\r\n", hex.EncodeToString(hist[:]), id, opt)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err
 	}
+	reuse := false
+	if h.Identity != "" && len(h.Have) > 0 {
+		ident, err := os.ReadFile(filepath.Join(dir, "IDENTITY"))
+		reuse = err == nil && strings.TrimSpace(string(ident)) == h.Identity
+	}
+	var sent, sentBytes, kept, keptBytes int64
 	buf := make([]byte, 1<<20)
 	for _, e := range ents {
 		if e.IsDir() {
 			continue
 		}
-		f, err := os.Open(filepath.Join(dir, e.Name()))
+		path := filepath.Join(dir, e.Name())
+		f, err := os.Open(path)
 		if err != nil {
 			return 0, err
 		}
@@ -381,39 +414,62 @@ func (m *Master) sendCopy(w *bufio.Writer, p *Peer) (uint64, error) {
 			f.Close()
 			return 0, err
 		}
-		hdr := binary.LittleEndian.AppendUint16(nil, uint16(len(e.Name())))
-		hdr = append(hdr, e.Name()...)
-		hdr = binary.LittleEndian.AppendUint64(hdr, uint64(info.Size()))
-		if err := writeFrame(w, frameFile, hdr); err != nil {
+		hdr := appendFileHeader(nil, e.Name(), info.Size())
+		if reuse && keepable(e.Name()) {
+			if sig, ok := h.Have[e.Name()]; ok && sig.Size == info.Size() {
+				if tail, err := fileTail(path, info.Size()); err == nil && tail == sig.Tail {
+					f.Close()
+					if err := fw.write(frameKept, hdr); err != nil {
+						return 0, err
+					}
+					kept++
+					keptBytes += info.Size()
+					m.CopyFilesKept.Add(1)
+					m.CopyBytesKept.Add(info.Size())
+					continue
+				}
+			}
+		}
+		if err := fw.write(frameFile, hdr); err != nil {
 			f.Close()
 			return 0, err
 		}
-		for {
-			n, rerr := f.Read(buf)
+		var done int64
+		for done < info.Size() {
+			n, rerr := f.Read(buf[:min(int64(len(buf)), info.Size()-done)])
 			if n > 0 {
-				if err := writeFrame(w, frameChunk, buf[:n]); err != nil {
+				if err := fw.write(frameChunk, buf[:n]); err != nil {
 					f.Close()
 					return 0, err
 				}
+				done += int64(n)
 			}
-			if rerr == io.EOF {
-				break
+			if rerr == io.EOF && done < info.Size() {
+				rerr = io.ErrUnexpectedEOF
 			}
-			if rerr != nil {
+			if rerr != nil && rerr != io.EOF {
 				f.Close()
-				return 0, rerr
+				return 0, fmt.Errorf("read %s: %w", e.Name(), rerr)
 			}
 		}
 		f.Close()
+		sent++
+		sentBytes += info.Size()
+		m.CopyFilesSent.Add(1)
+		m.CopyBytesSent.Add(info.Size())
 		select {
 		case <-p.done:
 			return 0, errPeerGone
 		default:
 		}
 	}
-	if err := writeFrame(w, frameCopyDone, nil); err != nil {
+	if err := fw.write(frameCopyDone, nil); err != nil {
 		return 0, err
 	}
+	m.log.Info().Str("follower", p.IP).Int("port", p.Port).Uint64("id", id).
+		Int64("files_sent", sent).Int64("bytes_sent", sentBytes).
+		Int64("files_kept", kept).Int64("bytes_kept", keptBytes).
+		Str("compression", fw.codec.String()).Msg("full copy sent")
 	return id, nil
 }
 

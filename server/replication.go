@@ -59,7 +59,7 @@ type replHello struct {
 }
 
 // maxHaveFiles bounds the files one follower may announce.
-const maxHaveFiles = 1 << 20
+const maxHaveFiles = 1 << 18
 
 // helloFor returns c's handshake record, creating it on first use. It is dropped when
 // the connection closes or PSYNC takes it.
@@ -301,15 +301,13 @@ func cmdPSync(c *Ctx) {
 	}()
 }
 
+// detachedConn is a follower's connection once PSYNC detached it from redcon. After
+// the first Flush the master writes to the socket directly (it buffers itself), so
+// that Close, which the ack reader calls when the follower goes, can run while a write
+// is in flight without touching redcon's writer.
 type detachedConn struct{ dc redcon.DetachedConn }
 
-func (d detachedConn) Write(p []byte) (int, error) {
-	d.dc.WriteRaw(p)
-	if err := d.dc.Flush(); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
+func (d detachedConn) Write(p []byte) (int, error) { return d.dc.NetConn().Write(p) }
 
 func (d detachedConn) ReadCommand() ([][]byte, error) {
 	cmd, err := d.dc.ReadCommand()
@@ -319,7 +317,7 @@ func (d detachedConn) ReadCommand() ([][]byte, error) {
 	return cmd.Args, nil
 }
 
-func (d detachedConn) Close() error { return d.dc.Close() }
+func (d detachedConn) Close() error { return d.dc.NetConn().Close() }
 
 func cmdWait(c *Ctx) {
 	n, ok := c.Int(1)
