@@ -156,6 +156,10 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", s.Config().Server.Addr, err)
 	}
+	// TLS inside the limit checks, so they see decrypted bytes.
+	if ln, err = tlsListener(ln, s.Config()); err != nil {
+		return err
+	}
 	s.ln = &limitListener{Listener: ln, srv: s}
 	return nil
 }
@@ -174,7 +178,9 @@ func (s *Server) Serve() error {
 	if addr := s.Config().Replication.ReplicaOf; addr != "" {
 		host, port, _ := net.SplitHostPort(addr)
 		p, _ := strconv.Atoi(port)
-		s.follow(host, p)
+		if err := s.follow(host, p); err != nil {
+			return fmt.Errorf("server: follow %s: %w", addr, err)
+		}
 	}
 	s.log.Info().Str("addr", s.Addr().String()).Str("data_dir", s.store.Dir()).Msg("serving")
 	err := s.rc.Serve(s.ln)
