@@ -250,14 +250,14 @@ func (c *Client) run(cmd *Command, args [][]byte, tx *store.Tx) {
 	} else {
 		unlock = c.srv.store.LockKeys(c.DB, cmd.KeysOf(args)...)
 	}
+	defer unlock() // deferred: a panicking handler must not leave keys locked
 	mark := c.W.Len()
 	ctx.Tx = c.srv.store.Begin()
+	defer ctx.Tx.Close()
 	cmd.Handler(&ctx)
 	if !ctx.failed && ctx.Tx.Dirty() {
 		c.commit(&ctx, mark)
 	}
-	ctx.Tx.Close()
-	unlock()
 }
 
 // commit commits the context's transaction; on failure the reply written since mark

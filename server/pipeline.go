@@ -103,6 +103,18 @@ func (c *Client) endBatch() {
 	p.segs = p.segs[:0]
 }
 
+// abortBatch drops the pending pipeline transaction without committing it.
+func (c *Client) abortBatch() {
+	p := &c.pipe
+	if p.tx == nil {
+		return
+	}
+	p.tx.Close()
+	p.tx = nil
+	p.locks.Release()
+	p.segs = p.segs[:0]
+}
+
 // replaceReplies swaps the given reply segments of the output buffer for an error.
 func (c *Client) replaceReplies(segs []replySeg, msg string) {
 	if len(segs) == 0 {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -331,6 +332,18 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 		conn.Close()
 		return
 	}
+	defer func() {
+		// A bug in one command costs its connection, not the server: nothing the
+		// command wrote is committed, its locks are released, the client is told.
+		if r := recover(); r != nil {
+			s.log.Error().Interface("panic", r).Str("cmd", string(cmd.Args[0])).Bytes("stack", debug.Stack()).Msg("command panicked")
+			c.abortBatch()
+			c.W.Truncate(0)
+			c.W.Error("ERR internal error")
+			c.flush()
+			conn.Close()
+		}
+	}()
 	if rest := conn.ReadPipeline(); len(rest) > 0 {
 		cmds := make([]redcon.Command, 0, len(rest)+1)
 		c.executePipeline(append(append(cmds, cmd), rest...))

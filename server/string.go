@@ -438,7 +438,7 @@ func cmdSetRange(c *Ctx) {
 		c.W.Int(int64(len(cur)))
 		return
 	}
-	if off+int64(len(val)) > store.MaxStringSize {
+	if off > store.MaxStringSize-int64(len(val)) {
 		c.Error(errTooLarge)
 		return
 	}

@@ -104,3 +104,16 @@ func TestSetOptions(t *testing.T) {
 		}
 	})
 }
+
+// Found by fuzzing: offsets and counts near the int64 limits used to overflow.
+func TestHugeArgumentsDoNotOverflow(t *testing.T) {
+	ts := startServer(t)
+	c := ts.client(t, 2)
+	mustErr(t, c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)", "setrange", "k", "9223372036854775807", "x")
+	if _, err := do(t, c, "zmpop", "9223372036854775807", "k", "MIN"); err == nil {
+		t.Fatal("ZMPOP with a huge numkeys succeeded")
+	}
+	if v := must(t, c, "ping"); v != "PONG" {
+		t.Fatalf("server unwell after huge arguments: %v", v)
+	}
+}

@@ -591,6 +591,10 @@ func zmpop(c *Ctx, numIdx int, blocking bool) {
 		c.Error("ERR numkeys should be greater than 0")
 		return
 	}
+	if n >= int64(len(c.Args)) {
+		c.Error(errSyntax)
+		return
+	}
 	whereIdx := int64(numIdx) + n + 1
 	if whereIdx >= int64(len(c.Args)) {
 		c.Error(errSyntax)
