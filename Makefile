@@ -17,7 +17,7 @@ IMAGE    ?= strata
 
 # Debian packages: BUILD_DEPS to compile (RocksDB via cgo), TEST_DEPS for tests and bench.
 BUILD_DEPS := librocksdb-dev
-TEST_DEPS  := redis-tools redis-server
+TEST_DEPS  := redis-tools redis-server redis-sentinel
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # apt-install installs the given packages that are missing, running `apt-get update` once first.

@@ -55,6 +55,8 @@ type Binlog struct {
 	MaxFileSize  Size     `toml:"max_file_size"`
 	Retention    Duration `toml:"retention"`
 	MaxTotalSize Size     `toml:"max_total_size"`
+	// How often segments are checked against retention and max_total_size.
+	PurgeInterval Duration `toml:"purge_interval"`
 }
 
 // Server is the [server] section.
@@ -104,10 +106,11 @@ func Default() Config {
 			MaxOpenFiles:    1000,
 		},
 		Binlog: Binlog{
-			Sync:         "everysec",
-			MaxFileSize:  1 << 30,
-			Retention:    Duration(72 * time.Hour),
-			MaxTotalSize: 10 << 30,
+			Sync:          "everysec",
+			MaxFileSize:   1 << 30,
+			Retention:     Duration(72 * time.Hour),
+			MaxTotalSize:  10 << 30,
+			PurgeInterval: Duration(30 * time.Second),
 		},
 		Replication: Replication{
 			Mode:                  "async",
@@ -207,6 +210,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Binlog.MaxTotalSize < c.Binlog.MaxFileSize {
 		return bad("binlog.max_total_size", "must be at least binlog.max_file_size")
+	}
+	if c.Binlog.PurgeInterval < Duration(100*time.Millisecond) {
+		return bad("binlog.purge_interval", "must be at least 100ms")
 	}
 	r := &c.Replication
 	if r.ReplicaOf != "" {

@@ -462,7 +462,8 @@ func (c *Client) waitForFollowers(id uint64, segs []replySeg) {
 		return
 	}
 	if s.repl.degraded.Load() {
-		if s.master.Acked(s.binlog.LastID()) >= cfg.MinAcks {
+		// Followers have caught up when they hold everything before this write.
+		if s.master.Acked(id-1) >= cfg.MinAcks {
 			s.repl.degraded.Store(false)
 			s.log.Info().Msg("semi-sync: followers caught up, no longer degraded")
 		} else if cfg.OnAckTimeout == "degrade" {

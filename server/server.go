@@ -253,12 +253,10 @@ func openBinlog(cfg config.Config, log zerolog.Logger, openFile func(string, int
 	})
 }
 
-// purgeInterval is how often binlog segments past retention are considered for removal.
-const purgeInterval = 30 * time.Second
 
 func (s *Server) purgeLoop() {
 	defer s.bg.Done()
-	t := time.NewTicker(purgeInterval)
+	t := time.NewTicker(s.Config().Binlog.PurgeInterval.D())
 	defer t.Stop()
 	for {
 		select {
