@@ -1,15 +1,11 @@
 package server
 
 import (
-	"io"
 	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/strata-kv/strata/binlog"
 	"github.com/strata-kv/strata/config"
@@ -30,32 +26,12 @@ func (f diskFile) Write(p []byte) (int, error) {
 
 func serveDir(t *testing.T, dir string, edit func(*config.Config), opts ...Option) *testServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Server.Addr = "127.0.0.1:0"
-	cfg.Server.DataDir = dir
-	cfg.RocksDB.BlockCacheSize = 8 << 20
+	cfg := testConfig(dir)
 	cfg.Binlog.Sync = "always"
 	if edit != nil {
 		edit(&cfg)
 	}
-	srv, err := New(cfg, "", zerolog.New(io.Discard), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve() }()
-	t.Cleanup(func() {
-		srv.Close()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	return &testServer{Server: srv, Addr: srv.Addr().String()}
+	return runServer(t, cfg, opts...)
 }
 
 // A full disk fails the write with an error, stops writes (reads go on), INFO says

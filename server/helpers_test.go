@@ -21,15 +21,28 @@ type testServer struct {
 // startServer starts a server for one test; edit adjusts the configuration first.
 func startServer(t testing.TB, edit ...func(*config.Config)) *testServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Server.Addr = "127.0.0.1:0"
-	cfg.Server.DataDir = t.TempDir()
-	cfg.RocksDB.BlockCacheSize = 8 << 20
-	cfg.RocksDB.WriteBufferSize = 4 << 20
+	cfg := testConfig(t.TempDir())
 	for _, e := range edit {
 		e(&cfg)
 	}
-	srv, err := New(cfg, "", zerolog.New(io.Discard))
+	return runServer(t, cfg)
+}
+
+// testConfig is the configuration test servers start from: a free loopback port,
+// small memory budgets.
+func testConfig(dir string) config.Config {
+	cfg := config.Default()
+	cfg.Server.Addr = "127.0.0.1:0"
+	cfg.Server.DataDir = dir
+	cfg.RocksDB.BlockCacheSize = 8 << 20
+	cfg.RocksDB.WriteBufferSize = 4 << 20
+	return cfg
+}
+
+// runServer starts a server on cfg and stops it when the test ends.
+func runServer(t testing.TB, cfg config.Config, opts ...Option) *testServer {
+	t.Helper()
+	srv, err := New(cfg, "", zerolog.New(io.Discard), opts...)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/hex"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,47 +11,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 
 	"github.com/strata-kv/strata/config"
 	"github.com/strata-kv/strata/tools"
 )
-
-// startSnapServer is startServer with the snapshot commands registered even before
-// server/groups.go lists snapshotCommands (the table is rebuilt before serving).
-func startSnapServer(t testing.TB, edit ...func(*config.Config)) *testServer {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Server.Addr = "127.0.0.1:0"
-	cfg.Server.DataDir = t.TempDir()
-	cfg.RocksDB.BlockCacheSize = 8 << 20
-	cfg.RocksDB.WriteBufferSize = 4 << 20
-	for _, e := range edit {
-		e(&cfg)
-	}
-	srv, err := New(cfg, "", zerolog.New(io.Discard))
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	if srv.table.Lookup([]byte("digest")) == nil {
-		srv.table = NewTable(append(srv.commandGroups(), snapshotCommands())...)
-	}
-	if err := srv.Listen(); err != nil {
-		srv.Close()
-		t.Fatalf("listen: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve() }()
-	t.Cleanup(func() {
-		srv.Close()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Errorf("server did not stop within 10s")
-		}
-	})
-	return &testServer{Server: srv, Addr: srv.Addr().String()}
-}
 
 // dbClient is a RESP2 or RESP3 client whose connections all use database db.
 func dbClient(t testing.TB, ts *testServer, db, proto int) *redis.Client {
@@ -81,7 +43,7 @@ func waitSaved(t *testing.T, ts *testServer) string {
 }
 
 func TestBgsaveSnapshotDumpsAndPrunes(t *testing.T) {
-	ts := startSnapServer(t)
+	ts := startServer(t)
 	ts.snapshots().maxCount = 2
 	c := dbClient(t, ts, 2, 2)
 	must(t, c, "set", "a", "1")
@@ -130,7 +92,7 @@ func TestBgsaveSnapshotDumpsAndPrunes(t *testing.T) {
 	if _, err := tools.LoadDir(&dump, dst, tools.LoadOptions{ProgressMode: tools.ProgressQuiet}); err != nil {
 		t.Fatal(err)
 	}
-	loaded := startSnapServer(t, func(cfg *config.Config) { cfg.Server.DataDir = dst })
+	loaded := startServer(t, func(cfg *config.Config) { cfg.Server.DataDir = dst })
 	lc := dbClient(t, loaded, 2, 2)
 	if must(t, lc, "digest") != must(t, c, "digest") {
 		t.Fatal("db 2 differs between the server and its loaded snapshot")
@@ -166,7 +128,7 @@ func TestBgsaveSnapshotDumpsAndPrunes(t *testing.T) {
 }
 
 func TestSaveErrors(t *testing.T) {
-	ts := startSnapServer(t)
+	ts := startServer(t)
 	c := dbClient(t, ts, 0, 2)
 	mustErr(t, c, "ERR syntax error", "bgsave", "now")
 	mustErr(t, c, "ERR syntax error", "bgsave", "schedule", "x")
@@ -212,8 +174,8 @@ func TestSaveErrors(t *testing.T) {
 }
 
 func TestDigestCommand(t *testing.T) {
-	a := startSnapServer(t)
-	b := startSnapServer(t)
+	a := startServer(t)
+	b := startServer(t)
 	ca, cb := dbClient(t, a, 2, 2), dbClient(t, b, 5, 3)
 	zero := strings.Repeat("0", 40)
 	if got := must(t, ca, "digest"); got != zero {

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 
 	"github.com/strata-kv/strata/config"
 )
@@ -94,41 +93,12 @@ func newTLSFiles(t testing.TB) *tlsFiles {
 // listener as Listen does once it calls tlsListener: TLS inside limitListener.
 func startTLSServer(t testing.TB, files *tlsFiles, edit ...func(*config.Config)) *testServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Server.Addr = "127.0.0.1:0"
-	cfg.Server.DataDir = t.TempDir()
-	cfg.RocksDB.BlockCacheSize = 8 << 20
-	cfg.RocksDB.WriteBufferSize = 4 << 20
+	cfg := testConfig(t.TempDir())
 	cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile = files.CertFile, files.KeyFile
 	for _, e := range edit {
 		e(&cfg)
 	}
-	srv, err := New(cfg, "", zerolog.New(io.Discard))
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	raw, err := net.Listen("tcp", cfg.Server.Addr)
-	if err != nil {
-		srv.Close()
-		t.Fatal(err)
-	}
-	ln, err := tlsListener(raw, cfg)
-	if err != nil {
-		srv.Close()
-		t.Fatal(err)
-	}
-	srv.ln = &limitListener{Listener: ln, srv: srv}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve() }()
-	t.Cleanup(func() {
-		srv.Close()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Errorf("server did not stop within 10s")
-		}
-	})
-	return &testServer{Server: srv, Addr: srv.Addr().String()}
+	return runServer(t, cfg)
 }
 
 func tlsClient(t testing.TB, ts *testServer, pool *x509.CertPool, proto int) *redis.Client {
