@@ -374,23 +374,31 @@ func (l *Log) Append(history [20]byte, unixMs int64, changes ...[]byte) (uint64,
 		buf = appendChange(buf, &Record{ID: first + uint64(i), History: history, Time: unixMs, Changes: ch})
 	}
 	l.buf = buf
+	if err := l.writeLocked(buf, first+uint64(len(changes))-1); err != nil {
+		return 0, err
+	}
+	return first, nil
+}
+
+// writeLocked appends framed records ending with ID last, publishes them to readers
+// and rotates the segment once it is full. A write failure is sticky; a failed
+// rotation too, but the records it follows are written.
+func (l *Log) writeLocked(buf []byte, last uint64) error {
 	seg := &l.segs[len(l.segs)-1]
 	if _, err := l.f.Write(buf); err != nil {
 		l.err = fmt.Errorf("write %s at offset %d: %w", seg.path, seg.size, err)
-		return 0, fmt.Errorf("binlog: %w", l.err)
+		return fmt.Errorf("binlog: %w", l.err)
 	}
 	seg.size += int64(len(buf))
 	seg.mtime = time.Now()
 	l.dirty = true
-	l.lastID = first + uint64(len(changes)) - 1
+	l.lastID = last
 	close(l.notify)
 	l.notify = make(chan struct{})
 	if seg.size >= l.opts.MaxFileSize {
-		if err := l.rotateLocked(); err != nil {
-			return first, nil // the records are written; the failure is sticky for the next append
-		}
+		_ = l.rotateLocked()
 	}
-	return first, nil
+	return nil
 }
 
 func (l *Log) syncLocked() error {
@@ -648,21 +656,7 @@ func (l *Log) AppendRecords(recs []Record) error {
 		buf = appendChange(buf, &recs[i])
 	}
 	l.buf = buf
-	seg := &l.segs[len(l.segs)-1]
-	if _, err := l.f.Write(buf); err != nil {
-		l.err = fmt.Errorf("write %s at offset %d: %w", seg.path, seg.size, err)
-		return fmt.Errorf("binlog: %w", l.err)
-	}
-	seg.size += int64(len(buf))
-	seg.mtime = time.Now()
-	l.dirty = true
-	l.lastID = recs[len(recs)-1].ID
-	close(l.notify)
-	l.notify = make(chan struct{})
-	if seg.size >= l.opts.MaxFileSize {
-		_ = l.rotateLocked() // sticky on failure
-	}
-	return nil
+	return l.writeLocked(buf, recs[len(recs)-1].ID)
 }
 
 // Reset drops every segment and continues after lastID: a follower that installed a
