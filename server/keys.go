@@ -371,9 +371,7 @@ func flushGeneric(c *Ctx, all bool) {
 	if !all {
 		c.Tx.Flush(c.DB)
 	} else {
-		for db := 0; db < store.Databases; db++ {
-			c.Tx.Flush(db)
-		}
+		c.Tx.FlushAll()
 	}
 	c.W.OK()
 }

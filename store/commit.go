@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/linxGnu/grocksdb"
+
 	"github.com/strata-kv/strata/binlog"
 )
 
@@ -203,6 +205,13 @@ func (s *Store) writeGroup(group []*commitReq) {
 	}
 	s.stats.Groups.Add(1)
 	s.stats.Commits.Add(int64(len(group)))
+	for _, r := range group {
+		for i := range r.tx.ops {
+			if r.tx.ops[i].Kind == OpDeleteRange {
+				s.noteRangeDelete()
+			}
+		}
+	}
 	if len(s.hooks) > 0 {
 		for _, r := range group {
 			if len(r.tx.touched) == 0 {
@@ -231,6 +240,11 @@ func (s *Store) applyRecords(r *commitReq) {
 		}
 		rep.addOps(ch.Ops)
 		changed |= applyDeltas(&counts, &ch.Deltas, ch.Flushed)
+		for i := range ch.Ops {
+			if ch.Ops[i].Kind == OpDeleteRange {
+				s.noteRangeDelete()
+			}
+		}
 	}
 	last := r.recs[len(r.recs)-1]
 	if s.log != nil {
@@ -357,6 +371,25 @@ func (s *Store) addHistory(rep *batchRep) {
 		rep.add(OpPut, sysHistoryKey, append([]byte(nil), s.history[:]...))
 		s.histSaved = true
 	}
+}
+
+// rangeDeletesPerFlush bounds the range tombstones a memtable collects: RocksDB 7
+// re-fragments all of a memtable's range tombstones on every read, so past this many
+// the memtable is flushed, after which the SST's fragmented list is cached.
+const rangeDeletesPerFlush = 256
+
+// noteRangeDelete counts a written range deletion and schedules a memtable flush once
+// enough have piled up. Called by the commit leader only.
+func (s *Store) noteRangeDelete() {
+	s.rangeDeletes++
+	if s.rangeDeletes < rangeDeletesPerFlush {
+		return
+	}
+	s.rangeDeletes = 0
+	fo := grocksdb.NewDefaultFlushOptions()
+	fo.SetWait(false)
+	_ = s.db.Flush(fo) // best effort: a failed flush only leaves reads slower
+	fo.Destroy()
 }
 
 // AppliedID is the ID of the last binlog record applied to RocksDB.

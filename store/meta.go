@@ -81,7 +81,7 @@ func (tx *Tx) Save(k *Key) {
 	if k.phys {
 		o := &k.old
 		if o.Type != TypeString && (empty || o.Type != m.Type || o.Version != m.Version) {
-			tx.dropMembers(k.DB, k.Name, o.Version)
+			tx.dropMembers(k.DB, k.Name, o.Version, o.Count)
 		}
 		if o.ExpireAt != 0 && (empty || o.ExpireAt != m.ExpireAt) {
 			tx.del(expireKey(k.DB, o.ExpireAt, k.Name))
@@ -120,15 +120,65 @@ func (tx *Tx) Delete(k *Key) bool {
 	return live
 }
 
-func (tx *Tx) dropMembers(db int, name []byte, version uint64) {
-	p := memberPrefix(prefixMember, db, name, version)
-	tx.delRange(p, prefixEnd(p))
-	p = memberPrefix(prefixScore, db, name, version)
-	tx.delRange(p, prefixEnd(p))
+// smallCollection is the size up to which a dropped collection's members are deleted
+// one by one. Range deletions cost O(1) to write, but RocksDB 7 re-fragments every range
+// tombstone in a memtable on each read, so many of them (a workload deleting many small
+// hashes) would slow every read down; point deletes of a few members cost little.
+const smallCollection = 128
+
+// dropMembers removes every member of one version of a collection: point deletes for a
+// small one, range deletions (constant time) for a large one.
+func (tx *Tx) dropMembers(db int, name []byte, version, count uint64) {
+	for _, prefix := range []byte{prefixMember, prefixScore} {
+		p := memberPrefix(prefix, db, name, version)
+		if count > smallCollection {
+			tx.delRange(p, prefixEnd(p))
+			continue
+		}
+		var keys [][]byte
+		it := tx.iter(p, prefixEnd(p))
+		for it.SeekFirst(); it.Valid() && len(keys) <= 2*smallCollection; it.Next() {
+			keys = append(keys, append([]byte(nil), it.Key()...))
+		}
+		err := it.Err()
+		it.Close()
+		if err != nil || len(keys) > 2*smallCollection {
+			// A count that does not match what is stored: fall back to the range.
+			tx.delRange(p, prefixEnd(p))
+			continue
+		}
+		for _, k := range keys {
+			tx.del(k)
+		}
+	}
 }
 
 func (tx *Tx) touch(db int, name []byte) {
 	tx.touched = append(tx.touched, KeyRef{DB: db, Key: string(name)})
+}
+
+// FlushAll drops every key of every database with one range deletion per record kind.
+func (tx *Tx) FlushAll() {
+	kept := tx.ops[:0]
+	for _, op := range tx.ops {
+		if op.Kind == OpDeleteRange || (len(op.Key) > 0 && op.Key[0] == prefixSys) {
+			kept = append(kept, op)
+		}
+	}
+	tx.ops = kept
+	if tx.wb != nil {
+		tx.wb.Destroy()
+		tx.wb, tx.wbOps = nil, 0
+	}
+	tx.pending, tx.pendingOps = nil, 0
+	for _, p := range []byte{prefixMeta, prefixMember, prefixScore, prefixExpire} {
+		tx.delRange([]byte{p}, []byte{p + 1})
+	}
+	for db := 0; db < Databases; db++ {
+		tx.flushed |= 1 << db
+		tx.deltas[db] = 0
+		tx.touched = append(tx.touched, KeyRef{DB: db, All: true})
+	}
 }
 
 // FlushDB drops every key of db. Earlier writes of this transaction to db are dropped

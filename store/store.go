@@ -100,11 +100,12 @@ type Store struct {
 	histSaved bool
 	// The history before the last promotion and the first ID that is not part of it
 	// (Redis's master_replid2 and second_repl_offset).
-	prevHistory [20]byte
-	prevEnd     uint64
-	noExpire    atomic.Bool           // followers leave expiry to their master
-	failure     atomic.Pointer[error] // first write failure: writes stay refused
-	encBuf      [][]byte              // per-group change encodings, reused by the leader
+	prevHistory  [20]byte
+	prevEnd      uint64
+	noExpire     atomic.Bool           // followers leave expiry to their master
+	rangeDeletes int                   // range tombstones since the last forced flush (commit leader only)
+	failure      atomic.Pointer[error] // first write failure: writes stay refused
+	encBuf       [][]byte              // per-group change encodings, reused by the leader
 
 	stats Stats
 
