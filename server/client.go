@@ -198,9 +198,15 @@ func (c *Client) admit(args [][]byte) *Command {
 			"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return nil
 	}
-	if cmd.Flags&FlagWrite != 0 && s.readOnlyFor(c) {
-		c.refuse(errReadOnly)
-		return nil
+	if f := s.repl.follower.Load(); f != nil {
+		if cmd.Flags&FlagWrite != 0 {
+			c.refuse(errReadOnly)
+			return nil
+		}
+		if cmd.Flags&FlagStale == 0 && !f.LinkUp() && !s.Config().Replication.ReplicaServeStaleData {
+			c.refuse("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+			return nil
+		}
 	}
 	if c.multi != nil && cmd.Flags&FlagNoMulti == 0 {
 		c.multi.queue = append(c.multi.queue, cloneArgs(args))

@@ -238,3 +238,24 @@ func TestReplicationChained(t *testing.T) {
 	sameData(t, a, c)
 	_ = strconv.Itoa
 }
+
+func TestReplicaServeStaleData(t *testing.T) {
+	f := startServer(t, func(c *config.Config) { c.Replication.ReplicaServeStaleData = false })
+	fc := f.client(t, 2)
+	ctx := ctxT(t)
+	fc.Set(ctx, "k", "v", 0)
+	// A master that is not there: the link stays down.
+	if err := fc.Do(ctx, "replicaof", "127.0.0.1", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	mustErr(t, fc, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.", "get", "k")
+	if v := must(t, fc, "ping"); v != "PONG" {
+		t.Fatalf("PING on a stale follower = %v", v)
+	}
+	if err := fc.Do(ctx, "replicaof", "no", "one").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v := fc.Get(ctx, "k").Val(); v != "v" {
+		t.Fatalf("after promotion GET = %q", v)
+	}
+}

@@ -253,7 +253,6 @@ func openBinlog(cfg config.Config, log zerolog.Logger, openFile func(string, int
 	})
 }
 
-
 func (s *Server) purgeLoop() {
 	defer s.bg.Done()
 	t := time.NewTicker(s.Config().Binlog.PurgeInterval.D())

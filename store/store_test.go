@@ -189,6 +189,19 @@ func TestManyDeletesKeepReadsFast(t *testing.T) {
 		if v, ok := getString(t, s, 0, "probe"); !ok || v != "x" {
 			t.Fatal("probe lost")
 		}
+		// Iterators pay for the memtable's range tombstones when they are created.
+		tx := s.Begin()
+		start := []byte{prefixMeta, 0}
+		it := tx.iter(start, prefixEnd(start))
+		n := 0
+		for it.SeekFirst(); it.Valid(); it.Next() {
+			n++
+		}
+		it.Close()
+		tx.Close()
+		if n != 2 {
+			t.Fatalf("db 0 holds %d keys, want 2 (h and probe)", n)
+		}
 	}
 	t.Logf("300 reads: %v", time.Since(start))
 	if d := time.Since(start); d > 150*time.Millisecond {
