@@ -41,6 +41,7 @@ type replState struct {
 	host     string
 	port     int
 
+	semiSync     bool // [replication] mode = "semi-sync"; fixed at start
 	degraded     atomic.Bool
 	semiWaits    atomic.Int64
 	semiTimeouts atomic.Int64
@@ -457,6 +458,9 @@ func infoReplication(s *Server, b *infoBuf) {
 // up) or replaces the replies with -NOREPLICAS, as configured.
 func (c *Client) waitForFollowers(id uint64, segs []replySeg) {
 	s := c.srv
+	if !s.repl.semiSync {
+		return
+	}
 	cfg := s.Config().Replication
 	if cfg.Mode != "semi-sync" || id == 0 || s.repl.follower.Load() != nil {
 		return

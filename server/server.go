@@ -123,6 +123,7 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	s.stats.lastSave.Store(time.Now().Unix())
 	s.snap.lastOK = true
 	s.syncAlways = cfg.Binlog.Sync == "always"
+	s.repl.semiSync = cfg.Replication.Mode == "semi-sync"
 	s.bg.Add(1)
 	go s.purgeLoop()
 	s.table = NewTable(s.commandGroups()...)
