@@ -250,26 +250,50 @@ func (c *Client) run(cmd *Command, args [][]byte, tx *store.Tx) {
 		ctx.Tx.Close()
 		return
 	}
+	global := cmd.Flags&FlagGlobal != 0
 	var unlock store.Unlocker
-	if cmd.Flags&FlagGlobal != 0 {
+	if global {
 		unlock = c.srv.store.LockAll()
 	} else {
 		unlock = c.srv.store.LockKeys(c.DB, cmd.KeysOf(args)...)
 	}
-	defer unlock() // deferred: a panicking handler must not leave keys locked
+	locked := true
+	release := func() {
+		if locked {
+			locked = false
+			unlock()
+		}
+	}
+	defer release() // deferred: a panicking handler must not leave keys locked
 	mark := c.W.Len()
 	ctx.Tx = c.srv.store.Begin()
 	defer ctx.Tx.Close()
 	cmd.Handler(&ctx)
-	if !ctx.failed && ctx.Tx.Dirty() {
-		c.commit(&ctx, mark)
+	if ctx.failed || !ctx.Tx.Dirty() {
+		return
 	}
+	if global {
+		// Whole-database changes (FLUSHDB) cannot be shown through the overlay of
+		// queued writes: they are applied before anyone else may write.
+		c.commit(&ctx, mark)
+		return
+	}
+	// The write is visible to others once queued, so the keys are released before it
+	// reaches disk: the next writer of a hot key joins the same group.
+	p := c.srv.store.Submit(ctx.Tx)
+	release()
+	id, err := c.srv.store.Wait(p)
+	c.finishCommit(&ctx, mark, id, err)
 }
 
 // commit commits the context's transaction; on failure the reply written since mark
 // is replaced with the error, so a client is never told a failed write succeeded.
 func (c *Client) commit(ctx *Ctx, mark int) {
 	id, err := c.srv.store.CommitID(ctx.Tx)
+	c.finishCommit(ctx, mark, id, err)
+}
+
+func (c *Client) finishCommit(ctx *Ctx, mark int, id uint64, err error) {
 	if err == nil {
 		c.noteWrite(id, mark)
 		return

@@ -52,6 +52,7 @@ func cmdExec(c *Ctx) {
 	}
 	unlock := c.srv.store.LockAll()
 	defer unlock()
+	c.srv.store.Barrier() // writes queued before the lock have marked their watchers
 	dirty := c.watchDirty.Load()
 	c.unwatch()
 	if dirty {

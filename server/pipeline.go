@@ -88,7 +88,9 @@ func (c *Client) endBatch() {
 		return
 	}
 	if p.tx.Dirty() {
-		id, err := c.srv.store.CommitID(p.tx)
+		pend := c.srv.store.Submit(p.tx)
+		p.locks.Release()
+		id, err := c.srv.store.Wait(pend)
 		if err != nil {
 			c.srv.log.Error().Err(err).Msg("pipeline commit failed")
 			c.replaceReplies(p.segs, errorText(err))

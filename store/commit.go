@@ -26,6 +26,8 @@ var _ Committer = (*Store)(nil)
 var ErrWritesDisabled = errors.New("store: writes disabled after a write failure")
 
 type commitReq struct {
+	barrier bool // carries nothing: done once everything queued before it is applied
+	seq     uint64
 	promote bool // start a new history at this point of the commit order
 	tx      *Tx
 	recs    []binlog.Record // records from a master, applied as they are
@@ -68,12 +70,113 @@ func (s *Store) ApplyRecords(recs []binlog.Record) error {
 	return err
 }
 
-func (s *Store) commit(req *commitReq) (uint64, error) {
-	if err := s.WriteError(); err != nil {
-		return 0, err
+// Pending is a transaction queued by Submit and not yet waited for.
+type Pending = commitReq
+
+// Submit queues the transaction in commit order and makes its changes visible to
+// every read at once (through the store's overlay of queued writes), so a command can
+// release its key locks before its write reaches disk: the next writer of a hot key
+// builds on it and joins the same group. Wait finishes the commit; call it even when
+// the result does not matter, and close the transaction only after it.
+func (s *Store) Submit(tx *Tx) *Pending {
+	if len(tx.ops) == 0 {
+		return nil
 	}
+	req := &commitReq{tx: tx, done: make(chan struct{})}
 	s.cmu.Lock()
+	s.enqueue(req)
+	s.cmu.Unlock()
+	return req
+}
+
+// Wait completes a submitted transaction and returns the binlog ID it got.
+func (s *Store) Wait(p *Pending) (uint64, error) {
+	if p == nil {
+		return 0, nil
+	}
+	return s.run(p)
+}
+
+// enqueue appends req to the queue and its point writes to the overlay; cmu is held.
+func (s *Store) enqueue(req *commitReq) {
+	s.seq++
+	req.seq = s.seq
+	if req.tx != nil && len(req.tx.ops) > 0 {
+		s.pmu.Lock()
+		for i := range req.tx.ops {
+			op := &req.tx.ops[i]
+			switch op.Kind {
+			case OpPut:
+				s.overlay[string(op.Key)] = overlayVal{v: op.Value, seq: req.seq}
+			case OpDelete:
+				s.overlay[string(op.Key)] = overlayVal{del: true, seq: req.seq}
+			}
+		}
+		s.overlayN.Store(int64(len(s.overlay)))
+		s.pmu.Unlock()
+	}
 	s.queue = append(s.queue, req)
+}
+
+// unlay removes a written group's entries from the overlay, unless a later
+// transaction has overwritten them since.
+func (s *Store) unlay(group []*commitReq) {
+	s.pmu.Lock()
+	for _, r := range group {
+		if r.tx == nil {
+			continue
+		}
+		for i := range r.tx.ops {
+			k := r.tx.ops[i].Key
+			if e, ok := s.overlay[string(k)]; ok && e.seq == r.seq {
+				delete(s.overlay, string(k))
+			}
+		}
+	}
+	s.overlayN.Store(int64(len(s.overlay)))
+	s.pmu.Unlock()
+}
+
+// overlayGet looks a key up among queued, not yet applied writes.
+func (s *Store) overlayGet(k []byte) (overlayVal, bool) {
+	if s.overlayN.Load() == 0 {
+		return overlayVal{}, false
+	}
+	s.pmu.RLock()
+	e, ok := s.overlay[string(k)]
+	s.pmu.RUnlock()
+	return e, ok
+}
+
+type overlayVal struct {
+	v   []byte
+	del bool
+	seq uint64
+}
+
+// Barrier returns once every transaction queued so far is applied (and its commit
+// hooks have run): EXEC calls it before checking WATCHed keys.
+func (s *Store) Barrier() { s.barrier() }
+
+// barrier returns once every transaction queued so far is applied, for iterators,
+// which read RocksDB directly and cannot see the overlay.
+func (s *Store) barrier() {
+	if s.overlayN.Load() == 0 {
+		return
+	}
+	_, _ = s.commit(&commitReq{barrier: true, done: make(chan struct{})})
+}
+
+func (s *Store) commit(req *commitReq) (uint64, error) {
+	s.cmu.Lock()
+	s.enqueue(req)
+	s.cmu.Unlock()
+	return s.run(req)
+}
+
+// run waits for a queued request, leading the group write when nobody else does.
+func (s *Store) run(req *commitReq) (uint64, error) {
+	s.cmu.Lock()
 	if s.leading {
 		s.cmu.Unlock()
 		<-req.done
@@ -82,6 +185,13 @@ func (s *Store) commit(req *commitReq) (uint64, error) {
 		}
 		s.cmu.Lock()
 	} else {
+		select {
+		case <-req.done:
+			// An earlier leader already wrote it.
+			s.cmu.Unlock()
+			return req.last, req.err
+		default:
+		}
 		s.leading = true
 		// Let the writers that are already running reach the queue before taking it:
 		// one yield turns groups of one or two into groups of ten under load, and each
@@ -94,7 +204,22 @@ func (s *Store) commit(req *commitReq) (uint64, error) {
 	s.queue = nil
 	s.cmu.Unlock()
 
-	s.writeGroup(group)
+	var real []*commitReq
+	for _, r := range group {
+		if !r.barrier {
+			real = append(real, r)
+		}
+	}
+	if len(real) > 0 {
+		if err := s.WriteError(); err != nil {
+			for _, r := range real {
+				r.err = err
+			}
+		} else {
+			s.writeGroup(real)
+		}
+		s.unlay(real)
+	}
 
 	s.cmu.Lock()
 	if len(s.queue) > 0 {

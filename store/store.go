@@ -91,6 +91,12 @@ type Store struct {
 	cmu     sync.Mutex
 	queue   []*commitReq
 	leading bool
+	seq     uint64 // commit order of queued requests (cmu)
+
+	// Point writes of queued, not yet applied transactions, newest first wins.
+	pmu      sync.RWMutex
+	overlay  map[string]overlayVal
+	overlayN atomic.Int64
 	hooks   []CommitHook
 
 	log       Log
@@ -129,7 +135,7 @@ func Open(opts Options) (*Store, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: create %s: %w", opts.Dir, err)
 	}
-	s := &Store{opts: opts, stop: make(chan struct{})}
+	s := &Store{opts: opts, stop: make(chan struct{}), overlay: map[string]overlayVal{}}
 	s.locks.seed = maphash.MakeSeed()
 
 	s.bbto = grocksdb.NewDefaultBlockBasedTableOptions()

@@ -91,6 +91,7 @@ func (tx *Tx) Snapshot() {
 	if tx.snap != nil {
 		return
 	}
+	tx.s.barrier() // the snapshot must include what other transactions already show
 	tx.snap = tx.s.db.NewSnapshot()
 	tx.ro = grocksdb.NewDefaultReadOptions()
 	tx.ro.SetSnapshot(tx.snap)
@@ -209,6 +210,14 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 			return nil, nil
 		}
 	}
+	if tx.snap == nil {
+		if e, ok := tx.s.overlayGet(k); ok {
+			if e.del {
+				return nil, nil
+			}
+			return append(make([]byte, 0, len(e.v)), e.v...), nil
+		}
+	}
 	sl, err := tx.s.db.Get(tx.readOpts(), k)
 	return sliceBytes(sl, err)
 }
@@ -234,8 +243,12 @@ type Iter struct {
 	lower, upper []byte
 }
 
-// iter opens an iterator over [lower, upper). Close it.
+// iter opens an iterator over [lower, upper). Close it. Queued writes of other
+// transactions are applied first: iterators read RocksDB and cannot see the overlay.
 func (tx *Tx) iter(lower, upper []byte) *Iter {
+	if tx.snap == nil {
+		tx.s.barrier()
+	}
 	ro := grocksdb.NewDefaultReadOptions()
 	if tx.snap != nil {
 		ro.SetSnapshot(tx.snap)
