@@ -97,7 +97,7 @@ type Store struct {
 	pmu      sync.RWMutex
 	overlay  map[string]overlayVal
 	overlayN atomic.Int64
-	hooks   []CommitHook
+	hooks    []CommitHook
 
 	log       Log
 	applied   atomic.Uint64 // ID of the last record applied to RocksDB
