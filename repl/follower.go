@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -44,6 +45,7 @@ type FollowerOptions struct {
 	Timeout       time.Duration // a link silent this long is dropped
 	TLS           *tls.Config   // nil = plain TCP
 	NoCompression bool          // do not offer the master stream compression
+	copyOnly      bool          // FetchCopy: stop after the full copy
 }
 
 // Follower keeps a replication link to a master up, reconnecting with backoff.
@@ -293,6 +295,9 @@ func (f *Follower) session() error {
 			return fmt.Errorf("full sync: %w", err)
 		}
 		f.syncing.Store(false)
+		if f.opts.copyOnly {
+			return errCopyDone
+		}
 	}
 	f.linkUp.Store(true)
 	f.log.Info().Str("master", f.opts.MasterAddr).Str("compression", cd.String()).Msg("replication link up")
@@ -568,4 +573,38 @@ func (f *Follower) receiveCopy(l *link, fr *frameReader, id uint64, hist [20]byt
 			return fmt.Errorf("%w: frame type %d during a full copy", ErrProtocol, typ)
 		}
 	}
+}
+
+var errCopyDone = errors.New("repl: copy received")
+
+// copySink keeps a full copy where it was received instead of installing it.
+type copySink struct {
+	id   uint64
+	hist [20]byte
+	got  bool
+}
+
+func (c *copySink) Position() ([20]byte, uint64)            { return [20]byte{}, 0 }
+func (c *copySink) ApplyRecords(recs []binlog.Record) error { return errCopyDone }
+func (c *copySink) DataDir() string                         { return "" }
+func (c *copySink) InstallCopy(dir string, id uint64, history [20]byte) error {
+	c.id, c.hist, c.got = id, history, true
+	return nil
+}
+
+// FetchCopy receives a consistent, point-in-time copy of a running server's data into
+// opts.CopyDir, the way a follower's full sync does, without disturbing the server,
+// and returns the binlog ID and history the copy holds. It serves online dumps.
+func FetchCopy(opts FollowerOptions, log zerolog.Logger) (uint64, [20]byte, error) {
+	opts.copyOnly = true
+	sink := &copySink{}
+	f := NewFollower(opts, sink, log)
+	err := f.session()
+	if errors.Is(err, errCopyDone) && sink.got {
+		return sink.id, sink.hist, nil
+	}
+	if err == nil || errors.Is(err, errCopyDone) {
+		err = fmt.Errorf("%w: the server did not send a copy", ErrProtocol)
+	}
+	return 0, [20]byte{}, err
 }

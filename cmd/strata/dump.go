@@ -22,14 +22,16 @@ func progressMode(quiet bool) tools.ProgressMode {
 // dumpCmd is `strata dump`: a stopped server's data directory (or a BGSAVE snapshot)
 // to a dump file.
 func dumpCmd() *cobra.Command {
-	var dataDir, out string
+	var dataDir, out, addr, password, tmpDir string
 	var quiet, allowStale bool
 	cmd := &cobra.Command{
-		Use:   "dump --data-dir DIR -o FILE",
-		Short: "Write a data directory or snapshot to a dump file",
-		Long: `Write the contents of a stopped server's data directory, or of a snapshot made by
-BGSAVE (<data_dir>/snapshots/<name>, which can be dumped while the server runs), to a
-compressed, checksummed dump file. -o - writes to standard output.`,
+		Use:   "dump (--addr HOST:PORT | --data-dir DIR) -o FILE",
+		Short: "Write a running server, a data directory or a snapshot to a dump file",
+		Long: `Write a consistent, point-in-time copy of the data to a compressed, checksummed dump
+file. --addr dumps a running server (master or follower) over the network without
+stopping it: the server makes a checkpoint and streams it, as for a follower's full
+sync. --data-dir dumps a stopped server's data directory, or a snapshot made by BGSAVE
+(<data_dir>/snapshots/<name>). -o - writes to standard output.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -40,16 +42,27 @@ compressed, checksummed dump file. -o - writes to standard output.`,
 					return errors.New("dump: refusing to write a binary dump to a terminal; redirect standard output or use -o FILE")
 				}
 			}
-			_, err := tools.DumpFile(out, cmd.OutOrStdout(), tools.DumpOptions{
+			o := tools.DumpOptions{
 				DataDir:      dataDir,
 				AllowStale:   allowStale,
 				Progress:     cmd.ErrOrStderr(),
 				ProgressMode: progressMode(quiet),
-			})
+			}
+			if addr != "" {
+				if cmd.Flags().Changed("data-dir") {
+					return errors.New("dump: give one of --addr and --data-dir")
+				}
+				_, err := tools.DumpServerFile(out, cmd.OutOrStdout(), tools.ServerOptions{Addr: addr, Password: password}, tmpDir, o)
+				return err
+			}
+			_, err := tools.DumpFile(out, cmd.OutOrStdout(), o)
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./var", "data directory of a stopped server, or a snapshot directory")
+	cmd.Flags().StringVar(&addr, "addr", "", "address of a running server to dump over the network")
+	cmd.Flags().StringVar(&password, "password", "", "password of the server (--addr)")
+	cmd.Flags().StringVar(&tmpDir, "tmp-dir", "", "where the copy fetched with --addr is kept while it is dumped")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "dump file to write (- for standard output)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress display")
 	cmd.Flags().BoolVar(&allowStale, "allow-stale", false, "dump even if the binlog holds records the database has not applied")
