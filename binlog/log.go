@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // SyncPolicy says when appended records are fsynced.
@@ -405,7 +407,7 @@ func (l *Log) syncLocked() error {
 	if !l.dirty {
 		return nil
 	}
-	if err := l.f.Sync(); err != nil {
+	if err := datasync(l.f); err != nil {
 		seg := l.segs[len(l.segs)-1]
 		l.err = fmt.Errorf("fsync %s: %w", seg.path, err)
 		return fmt.Errorf("binlog: %w", l.err)
@@ -439,7 +441,7 @@ func (l *Log) WaitDurable(id uint64) error {
 	}
 	target, f, path := l.lastID, l.f, l.segs[len(l.segs)-1].path
 	l.mu.Unlock()
-	err := f.Sync()
+	err := datasync(f)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {
@@ -687,4 +689,19 @@ func (l *Log) Reset(lastID uint64) error {
 	close(l.notify)
 	l.notify = make(chan struct{})
 	return nil
+}
+
+// datasync makes a segment's appended records durable. fdatasync skips the inode
+// times that fsync would also write (what Redis uses for its AOF); other File
+// implementations (tests) get their own Sync.
+func datasync(f File) error {
+	if osf, ok := f.(*os.File); ok {
+		for {
+			err := unix.Fdatasync(int(osf.Fd()))
+			if err != unix.EINTR {
+				return err
+			}
+		}
+	}
+	return f.Sync()
 }
