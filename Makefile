@@ -30,7 +30,7 @@ if [ $${#missing[@]} -gt 0 ]; then \
 fi
 endef
 
-.PHONY: help deps deps-build go-check build run test bench bench-repl fuzz lint docker clean
+.PHONY: help deps deps-build go-check build run test bench bench-repl bench-dump fuzz lint docker clean
 
 help: ## List the targets
 	@echo "Strata: a Redis-compatible, disk-backed key-value server over RocksDB"
@@ -66,6 +66,9 @@ bench: deps build ## Benchmark Strata against redis-server side by side (memory,
 
 bench-repl: deps ## Benchmark replication: master rps with a follower, lag, full sync (BENCH_FULLSYNC_BYTES=2GB)
 	@scripts/bench-repl.sh
+
+bench-dump: deps ## Benchmark dump and load: MB/s, keys/s vs redis-cli --rdb and the ingest limit (BENCH_DUMP_BYTES=2GB)
+	@scripts/bench-dump.sh
 
 fuzz: deps-build ## Run each fuzz target for FUZZTIME (default 30s)
 	@targets=$$($(GO) test -list '^Fuzz' ./... | \
