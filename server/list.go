@@ -331,10 +331,11 @@ func cmdLPos(c *Ctx) {
 	c.W.Int(pos[0])
 }
 
-// listTimeout parses a blocking timeout in seconds the way Redis 7.0 does: a long
+// blockTimeout parses the timeout of every blocking command (BLPOP, BZPOPMIN, ...) in
+// seconds the way Redis 7.0 does: a long
 // double, times 1000, rounded up to whole milliseconds. 0 means forever. A value too
 // large for a long long converts to LLONG_MIN there, hence "negative".
-func listTimeout(c *Ctx, arg []byte) (time.Duration, bool) {
+func blockTimeout(c *Ctx, arg []byte) (time.Duration, bool) {
 	f, ok := listParseLongDouble(arg)
 	if !ok {
 		c.Error(errListTimeout)
@@ -458,7 +459,7 @@ func listPopFirst(c *Ctx, tx *store.Tx, keys [][]byte, left bool, count int64, r
 
 // listBPop is BLPOP / BRPOP key [key ...] timeout.
 func listBPop(c *Ctx, left bool) {
-	timeout, ok := listTimeout(c, c.Args[len(c.Args)-1])
+	timeout, ok := blockTimeout(c, c.Args[len(c.Args)-1])
 	if !ok {
 		return
 	}
@@ -476,7 +477,7 @@ func listBPop(c *Ctx, left bool) {
 }
 
 func listBMove(c *Ctx, srcLeft, dstLeft bool, timeoutArg []byte) {
-	timeout, ok := listTimeout(c, timeoutArg)
+	timeout, ok := blockTimeout(c, timeoutArg)
 	if !ok {
 		return
 	}
@@ -563,7 +564,7 @@ func listMPop(c *Ctx, numIdx int, blocking bool) {
 		}
 		return
 	}
-	timeout, ok := listTimeout(c, c.Args[1])
+	timeout, ok := blockTimeout(c, c.Args[1])
 	if !ok {
 		return
 	}

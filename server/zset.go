@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/strata-kv/strata/store"
 )
@@ -73,13 +72,10 @@ func zNumKeys(i int, withDst bool) func(args [][]byte) [][]byte {
 }
 
 const (
-	errZNaN       = "ERR resulting score is not a number (NaN)"
-	errZMinMax    = "ERR min or max is not a float"
-	errZLexRange  = "ERR min or max not valid string range item"
-	errZPositive  = "ERR value is out of range, must be positive"
-	errZTimeout   = "ERR timeout is not a float or out of range"
-	errZTimeNeg   = "ERR timeout is negative"
-	errZTimeRange = "ERR timeout is out of range"
+	errZNaN      = "ERR resulting score is not a number (NaN)"
+	errZMinMax   = "ERR min or max is not a float"
+	errZLexRange = "ERR min or max not valid string range item"
+	errZPositive = "ERR value is out of range, must be positive"
 )
 
 // zfail replies with the Redis text for a store error.
@@ -505,40 +501,6 @@ func zpop(c *Ctx, max bool) {
 	}
 }
 
-// parseZTimeout parses a blocking timeout in seconds as Redis does (a long double
-// turned into whole milliseconds); 0 means forever.
-func parseZTimeout(c *Ctx, arg []byte) (time.Duration, bool) {
-	f, ok := zParseDouble(arg, false)
-	if !ok {
-		// Redis reads a long double, whose range is wider than a double's: a value past
-		// the double range is still a number there (and overflows below).
-		g, lok := zParseDouble(arg, true)
-		if !lok || len(arg) == 0 || zIsSpace(arg[0]) || !math.IsInf(g, 0) {
-			c.Error(errZTimeout)
-			return 0, false
-		}
-		f = g
-	}
-	ms := f * 1000
-	if ms >= math.MaxInt64 || ms < math.MinInt64 {
-		c.Error(errZTimeNeg) // (long long) of an out-of-range value is LLONG_MIN on x86
-		return 0, false
-	}
-	tval := int64(ms)
-	if tval < 0 {
-		c.Error(errZTimeNeg)
-		return 0, false
-	}
-	if tval > 0 && tval > math.MaxInt64-time.Now().UnixMilli() {
-		c.Error(errZTimeRange)
-		return 0, false
-	}
-	if tval > math.MaxInt64/int64(time.Millisecond) {
-		return 0, true // longer than time.Duration can say: as good as forever
-	}
-	return time.Duration(tval) * time.Millisecond, true
-}
-
 // popFirst pops from the first non-empty sorted set among keys, replying through
 // reply; a key of another type before it is an error. It reports whether it replied.
 func zPopFirst(c *Ctx, tx *store.Tx, keys [][]byte, max bool, count int64,
@@ -565,7 +527,7 @@ func zPopFirst(c *Ctx, tx *store.Tx, keys [][]byte, max bool, count int64,
 
 // bzpop is BZPOPMIN / BZPOPMAX key [key ...] timeout.
 func bzpop(c *Ctx, max bool) {
-	timeout, ok := parseZTimeout(c, c.Args[len(c.Args)-1])
+	timeout, ok := blockTimeout(c, c.Args[len(c.Args)-1])
 	if !ok {
 		return
 	}
@@ -639,7 +601,7 @@ func zmpop(c *Ctx, numIdx int, blocking bool) {
 		}
 		return
 	}
-	timeout, ok := parseZTimeout(c, c.Args[1])
+	timeout, ok := blockTimeout(c, c.Args[1])
 	if !ok {
 		return
 	}
