@@ -734,3 +734,51 @@ func admAnyMap(t *testing.T, v any) map[string]any {
 	}
 	return out
 }
+
+// CONFIG SET timeout closes idle clients; subscribers and blocked clients stay.
+func TestIdleTimeout(t *testing.T) {
+	ts := startServer(t)
+	admin := ts.client(t, 2)
+	ctx := ctxT(t)
+	idle, err := net.Dial("tcp", ts.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	sub := ts.client(t, 2).Subscribe(ctx, "news")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	blocked := ts.client(t, 2)
+	go blocked.BLPop(ctx, 8*time.Second, "nolist")
+	must(t, admin, "config", "set", "timeout", "1")
+	// The idle connection is closed within a few seconds.
+	_ = idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := idle.Read(make([]byte, 1)); err == nil {
+		t.Fatal("idle client got data instead of being closed")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("idle client was not closed within 5s")
+	}
+	// A fresh connection: the admin's own may have idled past the timeout meanwhile.
+	check := ts.client(t, 2)
+	must(t, check, "config", "set", "timeout", "0")
+	if n := check.PubSubNumSub(ctx, "news").Val()["news"]; n != 1 {
+		t.Fatalf("subscriber closed by the idle timeout (numsub %d)", n)
+	}
+	if n := infoFieldInt(t, check, "clients", "blocked_clients"); n != 1 {
+		t.Fatalf("blocked client closed by the idle timeout (blocked_clients %d)", n)
+	}
+}
+
+func infoFieldInt(t *testing.T, c *redis.Client, section, field string) int {
+	t.Helper()
+	for _, line := range strings.Split(c.Info(ctxT(t), section).Val(), "\r\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	t.Fatalf("INFO %s has no %s", section, field)
+	return 0
+}

@@ -126,6 +126,8 @@ func (c *Ctx) block(keys [][]byte, timeout time.Duration, attempt func(tx *store
 		}
 		return errBlockTimeout
 	}
+	c.noIdle.Add(1)
+	defer c.noIdle.Add(-1)
 	refs := make([]store.KeyRef, len(keys))
 	for i, k := range keys {
 		refs[i] = store.KeyRef{DB: c.DB, Key: string(k)}

@@ -41,6 +41,9 @@ type Client struct {
 	pipe     pipeline
 	quitting bool
 	detached bool // the connection became a replication stream
+	// exempt from the idle timeout: a replication stream, or a client blocked in BLPOP
+	// and friends (their own timeout applies), as in Redis
+	noIdle atomic.Int32
 
 	replPort    int    // REPLCONF listening-port of a follower
 	replIP      string // REPLCONF ip-address

@@ -293,6 +293,7 @@ func cmdPSync(c *Ctx) {
 	c.flush()
 	dc := c.conn.Detach()
 	c.detached = true
+	c.noIdle.Add(1)
 	go func() {
 		if err := dc.Flush(); err != nil {
 			dc.Close()

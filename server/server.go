@@ -124,8 +124,9 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	s.snap.lastOK = true
 	s.syncAlways = cfg.Binlog.Sync == "always"
 	s.repl.semiSync = cfg.Replication.Mode == "semi-sync"
-	s.bg.Add(1)
+	s.bg.Add(2)
 	go s.purgeLoop()
+	go s.idleLoop()
 	s.table = NewTable(s.commandGroups()...)
 	s.newMaster()
 	s.watches.init()
@@ -266,6 +267,35 @@ func (s *Server) purgeLoop() {
 			if err := s.purgeBinlog(time.Now()); err != nil {
 				s.log.Warn().Err(err).Msg("binlog purge")
 			}
+		}
+	}
+}
+
+// idleLoop closes clients idle for longer than server.timeout (0: never). Subscribers,
+// blocked clients and replication streams are exempt, as in Redis.
+func (s *Server) idleLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		timeout := s.Config().Server.Timeout.D()
+		if timeout <= 0 {
+			continue
+		}
+		cutoff := time.Now().Add(-timeout).UnixMilli()
+		for _, c := range s.clientList() {
+			if c.lastActive.Load() > cutoff || c.noIdle.Load() > 0 {
+				continue
+			}
+			if ch, pat := s.pubsub.counts(c); ch+pat > 0 {
+				continue
+			}
+			c.kill()
 		}
 	}
 }
