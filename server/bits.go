@@ -71,6 +71,11 @@ func cmdSetBit(c *Ctx) {
 	if nv[byteIdx]&mask != 0 {
 		old = 1
 	}
+	if k.Exists() && byteIdx < len(cur) && old == on {
+		// The bit already holds the value: no write, as in Redis (WATCH is not fired).
+		c.W.Int(old)
+		return
+	}
 	if on == 1 {
 		nv[byteIdx] |= mask
 	} else {

@@ -189,7 +189,15 @@ func (c *Client) admit(args [][]byte) *Command {
 	}
 	c.lastCmd.Store(cmd.Name)
 	if !cmd.arityOK(len(args)) {
-		c.refuse("ERR wrong number of arguments for '" + cmd.Name + "' command")
+		msg := "wrong number of arguments for '" + cmd.Name + "' command"
+		if cmd.Name == "exec" {
+			// Redis aborts the transaction when EXEC itself is refused.
+			c.multi = nil
+			c.unwatch()
+			c.W.Error("EXECABORT Transaction discarded because of: " + msg)
+			return nil
+		}
+		c.refuse("ERR " + msg)
 		return nil
 	}
 	if !c.authed && cmd.Flags&FlagNoAuth == 0 {

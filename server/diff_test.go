@@ -82,72 +82,15 @@ type diffKnown struct {
 // printed at the end of the run with the number of times it was hit.
 var knownDiffs = []diffKnown{
 	{
-		ID: "set-options", Cmd: "SET",
-		Match: func(args []string, strata, redis string) bool {
-			return diffRepeatedOption(args[3:]) && strata == "-ERR syntax error" ||
-				redis == "-ERR syntax error" && strata != redis
-		},
-		Note: "server/string.go cmdSet: a repeated option (SET k v EX 100 EX 200, NX NX, GET GET, KEEPTTL KEEPTTL) " +
-			"is refused with a syntax error, Redis 7.0 accepts it (the last EX/PX/EXAT/PXAT wins); and the expire value is " +
-			"validated inside the option loop, so SET k v EX 0 BADOPT answers 'invalid expire time' where Redis, which " +
-			"parses every option before validating the time, answers 'syntax error'",
-	},
-	{
-		ID: "getex-options", Cmd: "GETEX",
-		Match: func(args []string, strata, redis string) bool {
-			return diffRepeatedOption(args[2:]) && strata == "-ERR syntax error" ||
-				redis == "-ERR syntax error" && strata != redis ||
-				(redis == "$nil" || redis == "_null" || strings.HasPrefix(redis, "-WRONGTYPE")) &&
-					(strings.HasPrefix(strata, "-ERR invalid expire time") || strata == "-"+errNotInteger)
-		},
-		Note: "server/string.go cmdGetEx: a repeated option (GETEX k PERSIST PERSIST, EX 100 EX 200) is a syntax " +
-			"error in Strata, accepted by Redis 7.0; and the EX/PX value is validated before the key is looked up, " +
-			"so GETEX nokey EX 0 answers 'invalid expire time' (Redis: nil) and GETEX <list> EX 0 too (Redis: WRONGTYPE)",
-	},
-	{
-		ID: "getex-persist-deletes", Cmd: "GETEX",
-		Scenarios: []string{"strings: GETEX PERSIST on a key without a TTL"},
-		Avoid: func(args []string) bool {
-			return strings.ToUpper(args[0]) == "GETEX" && len(args) > 2 && strings.ToUpper(args[2]) == "PERSIST"
-		},
-		Note: "DATA LOSS, server/string.go cmdGetEx: PERSIST sets set=true with at=0, so on a key without a TTL " +
-			"the 'set && at <= now' case runs and DELETES the key (GETEX k PERSIST answers the value, then TYPE k is " +
-			"none). Fix: that case must not apply to PERSIST. The random generator does not emit GETEX PERSIST while " +
-			"this entry is listed",
-	},
-	{
 		ID: "watch-signals", Cmd: "EXEC",
-		After: []string{"SETBIT", "LTRIM", "FLUSHDB", "FLUSHALL"},
+		After: []string{"FLUSHDB", "FLUSHALL"},
 		Match: func(args []string, strata, redis string) bool {
 			null := func(s string) bool { return s == "*nil" || s == "_null" }
 			return null(strata) != null(redis)
 		},
-		Scenarios: []string{"watch: SETBIT same bit", "watch: LTRIM full range",
-			"watch: FLUSHDB with the watched key missing", "watch: FLUSHALL with the watched key missing"},
-		Note: "WATCH precision, EXEC aborts (nil) where Redis 7.0 runs it or the reverse: (1) server/bits.go cmdSetBit " +
-			"always saves the key, so SETBIT of a bit that already has that value marks it modified; Redis 7.0 only " +
-			"signals when the bit or the length changes; (2) store/list.go ListTrim returns early without saving when " +
-			"LTRIM keeps the whole list, so the key is not marked; Redis's ltrimCommand always signals it; (3) server/multi.go watchRegistry.touch with KeyRef.All: FLUSHDB/" +
+		Scenarios: []string{"watch: FLUSHDB with the watched key missing", "watch: FLUSHALL with the watched key missing"},
+		Note: "WATCH precision: server/multi.go watchRegistry.touch with KeyRef.All: FLUSHDB/" +
 			"FLUSHALL abort every WATCH of the database, Redis 7.0 (touchAllWatchedKeysInDb) only those whose key existed",
-	},
-	{
-		ID: "glob-empty-key", Cmd: "KEYS SCAN SSCAN HSCAN ZSCAN",
-		Match: func(args []string, strata, redis string) bool {
-			pat := ""
-			if strings.EqualFold(args[0], "KEYS") && len(args) > 1 {
-				pat = args[1]
-			}
-			for i := 1; i+1 < len(args); i++ {
-				if strings.EqualFold(args[i], "MATCH") {
-					pat = args[i+1]
-				}
-			}
-			return len(pat) >= 2 && strings.Trim(pat, "*") == ""
-		},
-		Note: "server/scan.go globMatchDepth: for an empty key/member and a pattern of two or more stars " +
-			"(KEYS **), Strata matches; Redis's stringmatchlen never enters its loop for an empty string and " +
-			"only strips trailing stars inside it, so \"\" matches no pattern but \"\" itself (KEYS * and MATCH * " +
-			"skip matching altogether). The final 'if len(s) == 0 { strip stars }' block is the difference",
 	},
 	{
 		ID: "blocking-fifo", Cmd: "BLPOP BRPOP BZPOPMIN",
@@ -165,22 +108,6 @@ var knownDiffs = []diffKnown{
 			"WRONGTYPE when the key now holds another type (BLPOP k2 0 blocked, then SET k2 v); Redis 7.0 keeps " +
 			"it blocked until the key holds a list (then DEL k2, RPUSH k2 z serves it z). The retry should treat a " +
 			"key of the wrong type as empty once the client is blocked",
-	},
-	{
-		ID: "hincrbyfloat-check-order", Cmd: "HINCRBYFLOAT",
-		Match: func(args []string, strata, redis string) bool {
-			return strings.HasPrefix(strata, "-WRONGTYPE") && strings.HasPrefix(redis, "-ERR")
-		},
-		Note: "server/hash.go cmdHIncrByFloat / store/hash.go HIncrByFloat: Redis parses the increment before " +
-			"looking the key up, so HINCRBYFLOAT <string key> f abc is 'ERR value is not a valid float'; Strata " +
-			"checks the type first and answers WRONGTYPE",
-	},
-	{
-		ID: "exec-arity", Cmd: "EXEC",
-		Match: func(args []string, strata, redis string) bool { return len(args) > 1 },
-		Note: "server/client.go admit/refuse: Redis answers an EXEC with the wrong number of arguments with " +
-			"'-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command' " +
-			"(rejectCommand uses execCommandAbort for EXEC, in or out of MULTI); Strata answers the plain arity error",
 	},
 }
 

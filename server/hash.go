@@ -187,6 +187,11 @@ func cmdHIncrByFloat(c *Ctx) {
 		c.Error("ERR value is NaN or Infinity")
 		return
 	}
+	// Redis parses the increment before it looks at the key.
+	if _, err := store.AddFloat(nil, c.Args[3], store.ErrNotFloat); err == store.ErrNotFloat {
+		c.Error(errNotFloat)
+		return
+	}
 	v, err := c.Tx.HIncrByFloat(c.DB, c.Args[1], c.Args[2], c.Args[3])
 	if err != nil {
 		hashFail(c, err)

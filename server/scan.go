@@ -196,10 +196,5 @@ func globMatchDepth(p, s []byte, nocase bool, depth int) bool {
 			break
 		}
 	}
-	if len(s) == 0 {
-		for len(p) > 0 && p[0] == '*' {
-			p = p[1:]
-		}
-	}
 	return len(p) == 0 && len(s) == 0
 }

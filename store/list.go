@@ -320,6 +320,9 @@ func (tx *Tx) ListTrim(db int, key []byte, start, stop int64) error {
 	m := &k.Meta
 	lo, hi := listRange(start, stop, int64(m.Count))
 	if lo == 0 && hi == int64(m.Count) {
+		// Nothing to cut, but LTRIM still counts as a write of the key (WATCH), as in
+		// Redis.
+		tx.Save(k)
 		return nil
 	}
 	if hi == 0 {
