@@ -301,7 +301,6 @@ func infoStats(s *Server, b *infoBuf) {
 	b.int("keyspace_misses", st.KeyspaceMiss.Load())
 	b.int("total_commits", st.Commits.Load())
 	b.int("total_write_groups", st.Groups.Load())
-	b.int("total_split_write_groups", st.SplitGroups.Load())
 }
 
 // replID is the replication ID INFO reports: stable for the life of the process and

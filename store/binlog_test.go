@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/strata-kv/strata/binlog"
@@ -173,47 +171,4 @@ func TestLogFailureDisablesWrites(t *testing.T) {
 	}
 	tx.Close()
 	_ = os.Remove
-}
-
-// Large groups are written by two threads; every transaction still lands whole, the
-// key counts and the applied ID are right, and a reopen finds everything.
-func TestLargeGroupsWrittenInParallel(t *testing.T) {
-	dir := t.TempDir()
-	lg := openLogged(t, dir)
-	const writers, txs, per = 16, 20, 40
-	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := 0; i < txs; i++ {
-				tx := lg.st.Begin()
-				for j := 0; j < per; j++ {
-					tx.Set(0, []byte(fmt.Sprintf("w%d:t%d:k%d", w, i, j)), []byte("v"), store.SetOptions{})
-				}
-				if err := lg.st.Commit(tx); err != nil {
-					t.Error(err)
-				}
-				tx.Close()
-			}
-		}(w)
-	}
-	wg.Wait()
-	want := int64(writers * txs * per)
-	if lg.st.DBSize(0) != want || lg.st.AppliedID() != uint64(writers*txs) {
-		t.Fatalf("dbsize %d applied %d", lg.st.DBSize(0), lg.st.AppliedID())
-	}
-	if runtime.GOMAXPROCS(0) > 1 && lg.st.Stats().SplitGroups.Load() == 0 {
-		t.Fatal("no group was large enough to be written by two threads")
-	}
-	lg.close()
-	lg = openLogged(t, dir)
-	if lg.st.DBSize(0) != want {
-		t.Fatalf("dbsize after reopen %d", lg.st.DBSize(0))
-	}
-	for w := 0; w < writers; w++ {
-		if get(t, lg.st, fmt.Sprintf("w%d:t%d:k%d", w, txs-1, per-1)) != "v" {
-			t.Fatalf("writer %d's last write missing", w)
-		}
-	}
 }

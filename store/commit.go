@@ -302,8 +302,10 @@ func (s *Store) writeGroup(group []*commitReq) {
 		changed |= applyDeltas(&counts, &r.tx.deltas, r.tx.flushed)
 		n += len(r.tx.ops)
 	}
-	// The binlog first: nothing reaches RocksDB that is not logged.
-	var last uint64
+	rep := newBatchRep(n + Databases + 2)
+	for _, r := range group {
+		rep.addOps(r.tx.ops)
+	}
 	if s.log != nil {
 		if cap(s.encBuf) < len(group) {
 			s.encBuf = make([][]byte, len(group))
@@ -317,39 +319,10 @@ func (s *Store) writeGroup(group []*commitReq) {
 			setErr(s.fail(fmt.Errorf("binlog append: %w", err)))
 			return
 		}
-		last = first + uint64(len(group)) - 1
+		last := first + uint64(len(group)) - 1
 		for i, r := range group {
 			r.last = first + uint64(i)
 		}
-	}
-	rep := newBatchRep(n + Databases + 2)
-	if s.parallelWrites && n >= parallelWriteOps && len(group) > 1 {
-		// A large group is written by two threads at once (RocksDB inserts the batches
-		// of one write group into the memtable in parallel); the bookkeeping (applied
-		// ID, key counts) follows in a third write once both are in, so the applied ID
-		// never covers data that is missing.
-		half := newBatchRep(n / 2)
-		ops := 0
-		for _, r := range group {
-			if ops < n/2 {
-				half.addOps(r.tx.ops)
-			} else {
-				rep.addOps(r.tx.ops)
-			}
-			ops += len(r.tx.ops)
-		}
-		if err := s.writeHalves(half, rep); err != nil {
-			setErr(s.fail(err))
-			return
-		}
-		s.stats.SplitGroups.Add(1)
-		rep = newBatchRep(Databases + 2)
-	} else {
-		for _, r := range group {
-			rep.addOps(r.tx.ops)
-		}
-	}
-	if s.log != nil {
 		rep.add(OpPut, sysAppliedKey, encodeU64(last))
 		s.addHistory(rep)
 		if err := s.writeCounts(rep, &counts, changed); err != nil {
@@ -472,24 +445,6 @@ func (s *Store) writeCounts(rep *batchRep, counts *[Databases]int64, changed uin
 		if changed&(1<<db) != 0 {
 			s.keyCounts[db].Store(counts[db])
 		}
-	}
-	return nil
-}
-
-// parallelWriteOps is the group size from which the data is written by two threads.
-const parallelWriteOps = 256
-
-// writeHalves writes two batches concurrently.
-func (s *Store) writeHalves(a, b *batchRep) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.writeRep(a.bytes()) }()
-	errB := s.writeRep(b.bytes())
-	errA := <-errc
-	if errA != nil {
-		return fmt.Errorf("rocksdb write: %w", errA)
-	}
-	if errB != nil {
-		return fmt.Errorf("rocksdb write: %w", errB)
 	}
 	return nil
 }

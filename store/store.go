@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,13 +106,12 @@ type Store struct {
 	histSaved bool
 	// The history before the last promotion and the first ID that is not part of it
 	// (Redis's master_replid2 and second_repl_offset).
-	prevHistory    [20]byte
-	prevEnd        uint64
-	noExpire       atomic.Bool           // followers leave expiry to their master
-	rangeDeletes   int                   // range tombstones since the last forced flush (commit leader only)
-	parallelWrites bool                  // large groups are written by two threads
-	failure        atomic.Pointer[error] // first write failure: writes stay refused
-	encBuf         [][]byte              // per-group change encodings, reused by the leader
+	prevHistory  [20]byte
+	prevEnd      uint64
+	noExpire     atomic.Bool           // followers leave expiry to their master
+	rangeDeletes int                   // range tombstones since the last forced flush (commit leader only)
+	failure      atomic.Pointer[error] // first write failure: writes stay refused
+	encBuf       [][]byte              // per-group change encodings, reused by the leader
 
 	stats Stats
 
@@ -127,7 +125,6 @@ type Store struct {
 type Stats struct {
 	Commits      atomic.Int64 // transactions committed
 	Groups       atomic.Int64 // RocksDB writes (one per group of transactions)
-	SplitGroups  atomic.Int64 // groups large enough to be written by two threads
 	ExpiredKeys  atomic.Int64
 	KeyspaceHits atomic.Int64
 	KeyspaceMiss atomic.Int64
@@ -139,7 +136,6 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: create %s: %w", opts.Dir, err)
 	}
 	s := &Store{opts: opts, stop: make(chan struct{}), overlay: map[string]overlayVal{}}
-	s.parallelWrites = runtime.GOMAXPROCS(0) > 1
 	s.locks.seed = maphash.MakeSeed()
 
 	s.bbto = grocksdb.NewDefaultBlockBasedTableOptions()
