@@ -94,3 +94,48 @@ func TestPipelineManyWrites(t *testing.T) {
 		t.Fatalf("key:4999 = %q", v)
 	}
 }
+
+// Many connections pipelining pushes and pops on one list: every transaction is
+// ordered, so the list stays whole (its metadata matches its elements).
+func TestPipelinedPushPopOneList(t *testing.T) {
+	ts := startServer(t)
+	const clients, rounds, depth = 20, 30, 16
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := ts.client(t, 2)
+			ctx := ctxT(t)
+			for r := 0; r < rounds; r++ {
+				p := c.Pipeline()
+				for d := 0; d < depth; d++ {
+					p.LPush(ctx, "mylist", fmt.Sprintf("c%d:%d:%d", i, r, d))
+					if d%4 == 3 {
+						p.RPop(ctx, "mylist")
+					}
+				}
+				if _, err := p.Exec(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	c := ts.client(t, 2)
+	ctx := ctxT(t)
+	want := int64(clients * rounds * depth * 3 / 4)
+	if n := c.LLen(ctx, "mylist").Val(); n != want {
+		t.Fatalf("LLEN = %d, want %d", n, want)
+	}
+	all, err := c.LRange(ctx, "mylist", 0, -1).Result()
+	if err != nil || int64(len(all)) != want {
+		t.Fatalf("LRANGE returned %d elements (%v), want %d", len(all), err, want)
+	}
+	for i := int64(0); i < want; i++ {
+		if err := c.LPop(ctx, "mylist").Err(); err != nil {
+			t.Fatalf("LPOP %d: %v", i, err)
+		}
+	}
+}
