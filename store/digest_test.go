@@ -7,19 +7,6 @@ import (
 	"time"
 )
 
-// dgRun runs f in one committed transaction.
-func dgRun(t testing.TB, s *Store, f func(tx *Tx) error) {
-	t.Helper()
-	tx := s.Begin()
-	defer tx.Close()
-	if err := f(tx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Commit(tx); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func dgExpire(tx *Tx, db int, key string, at int64) error {
 	k, err := tx.Load(db, []byte(key))
 	if err != nil || !k.Exists() {
@@ -60,7 +47,7 @@ func bs(ss ...string) [][]byte {
 
 // dgBuildDirect builds the reference data set in the plainest order.
 func dgBuildDirect(t testing.TB, s *Store, db int, exp int64) {
-	dgRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		if _, err := tx.Set(db, []byte("str"), []byte("value"), SetOptions{}); err != nil {
 			return err
 		}
@@ -86,7 +73,7 @@ func dgBuildDirect(t testing.TB, s *Store, db int, exp int64) {
 // dgBuildWinding builds the same logical data through deletes, re-creations, pops and
 // pushes on the other side, so versions, list indexes and write history all differ.
 func dgBuildWinding(t testing.TB, s *Store, db int, exp int64) {
-	dgRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		if _, err := tx.SAdd(db, []byte("hash"), bs("wrong type")); err != nil {
 			return err
 		}
@@ -98,8 +85,8 @@ func dgBuildWinding(t testing.TB, s *Store, db int, exp int64) {
 		}
 		return nil
 	})
-	dgRun(t, s, func(tx *Tx) error { return dgDel(tx, db, "hash", "zset") })
-	dgRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error { return dgDel(tx, db, "hash", "zset") })
+	runTx(t, s, func(tx *Tx) error {
 		if _, err := tx.ListPush(db, []byte("list"), true, false, bs("y", "x")...); err != nil {
 			return err
 		}
@@ -189,7 +176,7 @@ func TestDigestIgnoresHistory(t *testing.T) {
 			if d := dgDigest(t, s, 3); d != da {
 				t.Fatalf("rebuilt digest %s, want %s", d, da)
 			}
-			dgRun(t, s, f)
+			runTx(t, s, f)
 			if d := dgDigest(t, s, 3); d == da {
 				t.Fatalf("digest did not change after a %s change", name)
 			}
@@ -226,7 +213,7 @@ func TestDigestSeesTransactionWrites(t *testing.T) {
 func BenchmarkDigest(b *testing.B) {
 	s := openTest(b, b.TempDir())
 	for i := 0; i < 100; i++ {
-		dgRun(b, s, func(tx *Tx) error {
+		runTx(b, s, func(tx *Tx) error {
 			for j := 0; j < 100; j++ {
 				if _, err := tx.HSet(0, []byte(fmt.Sprintf("h%d", i)), []FieldValue{{[]byte(fmt.Sprint(j)), []byte("v")}}); err != nil {
 					return err

@@ -130,19 +130,6 @@ func ktExists(t testing.TB, s *Store, db int, key string) bool {
 	return v.Meta.Type != TypeNone
 }
 
-// ktRun runs f in one transaction and commits it.
-func ktRun(t testing.TB, s *Store, f func(tx *Tx) error) {
-	t.Helper()
-	tx := s.Begin()
-	defer tx.Close()
-	if err := f(tx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Commit(tx); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func ktRecords(typ Type, n int) int {
 	switch typ {
 	case TypeString:
@@ -164,7 +151,7 @@ func TestCopyEveryType(t *testing.T) {
 				t.Fatal("builder did not move the list head")
 			}
 			var ok bool
-			ktRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ok, err = tx.Copy(0, []byte("src"), 0, []byte("dst"), false)
 				return err
 			})
@@ -184,14 +171,14 @@ func TestCopyEveryType(t *testing.T) {
 
 			// To another database, over an existing key of another type.
 			ktBuild(t, s, 3, "dst", TypeHash, 0, "x", "y", "z", "w", "v", "u", "t")
-			ktRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ok, err = tx.Copy(0, []byte("src"), 3, []byte("dst"), false)
 				return err
 			})
 			if ok {
 				t.Fatal("copy over an existing key without replace reported true")
 			}
-			ktRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ok, err = tx.Copy(0, []byte("src"), 3, []byte("dst"), true)
 				return err
 			})
@@ -206,7 +193,7 @@ func TestCopyEveryType(t *testing.T) {
 			}
 
 			// Missing source and same object.
-			ktRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ok, err = tx.Copy(0, []byte("nosuch"), 0, []byte("x"), true)
 				return err
 			})
@@ -218,7 +205,7 @@ func TestCopyEveryType(t *testing.T) {
 				t.Fatalf("copy onto itself: %v", err)
 			}
 			tx.Close()
-			ktRun(t, s, func(tx *Tx) error { tx.FlushDB(0); tx.FlushDB(3); return nil })
+			runTx(t, s, func(tx *Tx) error { tx.FlushDB(0); tx.FlushDB(3); return nil })
 		})
 	}
 }
@@ -233,14 +220,14 @@ func TestRenameEveryType(t *testing.T) {
 			ktBuild(t, s, 1, "dst", TypeZSet, 0, "old1", "old2", "old3")
 			before := s.DBSize(1)
 			var ok bool
-			ktRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ok, err = tx.Rename(1, []byte("src"), []byte("dst"), true)
 				return err
 			})
 			if ok {
 				t.Fatal("renamenx over an existing key reported true")
 			}
-			ktRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ok, err = tx.Rename(1, []byte("src"), []byte("dst"), false)
 				return err
 			})
@@ -265,14 +252,14 @@ func TestRenameEveryType(t *testing.T) {
 			}
 
 			// RENAMENX to a free name; renaming to itself; a missing source.
-			ktRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ok, err = tx.Rename(1, []byte("dst"), []byte("third"), true)
 				return err
 			})
 			if got, _ := ktLoad(t, s, 1, "third"); !ok || got.String() != want.String() {
 				t.Fatalf("renamenx: ok=%v got %v", ok, got)
 			}
-			ktRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ok, err = tx.Rename(1, []byte("third"), []byte("third"), false)
 				return err
 			})
@@ -284,7 +271,7 @@ func TestRenameEveryType(t *testing.T) {
 				t.Fatalf("rename of a missing key: %v", err)
 			}
 			tx.Close()
-			ktRun(t, s, func(tx *Tx) error { tx.FlushDB(1); return nil })
+			runTx(t, s, func(tx *Tx) error { tx.FlushDB(1); return nil })
 		})
 	}
 }
@@ -297,7 +284,7 @@ func TestMoveEveryType(t *testing.T) {
 			ktBuild(t, s, 0, "k", typ, exp, "m1", "m2", "m3")
 			want, _ := ktLoad(t, s, 0, "k")
 			var ok bool
-			ktRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ok, err = tx.Move(0, []byte("k"), 7)
 				return err
 			})
@@ -315,7 +302,7 @@ func TestMoveEveryType(t *testing.T) {
 			}
 			// Back again is refused while the name is taken.
 			ktBuild(t, s, 0, "k", TypeString, 0, "taken")
-			ktRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ok, err = tx.Move(7, []byte("k"), 0)
 				return err
 			})
@@ -333,7 +320,7 @@ func TestMoveEveryType(t *testing.T) {
 				t.Fatalf("move of a missing key: %v %v", ok, err)
 			}
 			tx.Close()
-			ktRun(t, s, func(tx *Tx) error { tx.FlushDB(0); tx.FlushDB(7); return nil })
+			runTx(t, s, func(tx *Tx) error { tx.FlushDB(0); tx.FlushDB(7); return nil })
 		})
 	}
 }
@@ -346,7 +333,7 @@ func TestCopyOverExpiredKey(t *testing.T) {
 	ktBuild(t, s, 0, "dst", TypeSet, time.Now().Add(20*time.Millisecond).UnixMilli(), "old1", "old2", "old3")
 	time.Sleep(40 * time.Millisecond)
 	var ok bool
-	ktRun(t, s, func(tx *Tx) (err error) {
+	runTx(t, s, func(tx *Tx) (err error) {
 		ok, err = tx.Copy(0, []byte("src"), 0, []byte("dst"), false)
 		return err
 	})
@@ -499,7 +486,7 @@ func TestRecreatedKeyHasNoOldMembers(t *testing.T) {
 	s := openTest(t, dir)
 	ways := map[string]func(name string){
 		"deleted": func(name string) {
-			ktRun(t, s, func(tx *Tx) error {
+			runTx(t, s, func(tx *Tx) error {
 				k, err := tx.Load(0, []byte(name))
 				if err == nil {
 					tx.Delete(k)
@@ -508,7 +495,7 @@ func TestRecreatedKeyHasNoOldMembers(t *testing.T) {
 			})
 		},
 		"expired": func(name string) {
-			ktRun(t, s, func(tx *Tx) error {
+			runTx(t, s, func(tx *Tx) error {
 				k, err := tx.Load(0, []byte(name))
 				if err == nil {
 					k.Meta.ExpireAt = time.Now().Add(10 * time.Millisecond).UnixMilli()
@@ -531,7 +518,7 @@ func TestRecreatedKeyHasNoOldMembers(t *testing.T) {
 			}
 			// Re-create through Create, as every type's write path does after a delete
 			// or an expiry; over the string, replace it as the *STORE commands do.
-			ktRun(t, s, func(tx *Tx) error {
+			runTx(t, s, func(tx *Tx) error {
 				k, err := tx.Create(0, []byte(name), typ)
 				if way == "overwritten" {
 					if !errors.Is(err, ErrWrongType) {
@@ -582,7 +569,7 @@ func TestRecreatedKeyHasNoOldMembers(t *testing.T) {
 	// New versions after the restart must not collide with the ones before it.
 	for name := range want {
 		v, ver := ktLoad(t, s, 0, name)
-		ktRun(t, s, func(tx *Tx) error {
+		runTx(t, s, func(tx *Tx) error {
 			k, err := tx.Load(0, []byte(name))
 			if err != nil {
 				return err
@@ -608,7 +595,7 @@ func TestActiveExpiryRemovesEveryType(t *testing.T) {
 	// A renamed and a moved key expire under their new names.
 	ktBuild(t, s, 4, "before-rename", TypeList, exp, "a", "b")
 	ktBuild(t, s, 5, "moved", TypeZSet, exp, "a", "b")
-	ktRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		if _, err := tx.Move(5, []byte("moved"), 4); err != nil {
 			return err
 		}

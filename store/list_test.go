@@ -13,39 +13,6 @@ import (
 
 // Helpers of this file are prefixed lst so they cannot clash with other type tests.
 
-func lstOpen(t testing.TB, dir string) *Store {
-	t.Helper()
-	o := DefaultOptions(dir)
-	o.BlockCacheSize = 1 << 20
-	o.WriteBufferSize = 1 << 20
-	s, err := Open(o)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	return s
-}
-
-// lstRun runs f in a transaction and commits it unless f fails.
-func lstRun(t testing.TB, s *Store, f func(tx *Tx) error) {
-	t.Helper()
-	tx := s.Begin()
-	defer tx.Close()
-	if err := f(tx); err != nil {
-		t.Fatalf("tx: %v", err)
-	}
-	if err := s.Commit(tx); err != nil {
-		t.Fatalf("commit: %v", err)
-	}
-}
-
-func lstBytes(ss ...string) [][]byte {
-	out := make([][]byte, len(ss))
-	for i, s := range ss {
-		out[i] = []byte(s)
-	}
-	return out
-}
-
 func lstStrings(bs [][]byte) []string {
 	out := make([]string, len(bs))
 	for i, b := range bs {
@@ -57,9 +24,9 @@ func lstStrings(bs [][]byte) []string {
 func lstPush(t testing.TB, s *Store, key string, left bool, vals ...string) int64 {
 	t.Helper()
 	var n int64
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		var err error
-		n, err = tx.ListPush(0, []byte(key), left, false, lstBytes(vals...)...)
+		n, err = tx.ListPush(0, []byte(key), left, false, bytesOf(vals...)...)
 		return err
 	})
 	return n
@@ -69,7 +36,7 @@ func lstPush(t testing.TB, s *Store, key string, left bool, vals ...string) int6
 func lstAll(t testing.TB, s *Store, key string) []string {
 	t.Helper()
 	var out []string
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		vals, _, err := tx.ListRange(0, []byte(key), 0, -1)
 		out = lstStrings(vals)
 		return err
@@ -129,7 +96,7 @@ func lstCheck(t testing.TB, s *Store, key string, want []string) {
 }
 
 func TestListPushPopBothEnds(t *testing.T) {
-	s := lstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	if n := lstPush(t, s, "l", false, "c", "d"); n != 2 {
 		t.Fatalf("rpush = %d", n)
@@ -145,7 +112,7 @@ func TestListPushPopBothEnds(t *testing.T) {
 	if m.Head != listMid-2 || m.Tail != listMid+4 {
 		t.Fatalf("head/tail = %d/%d around listMid", int64(m.Head-listMid), int64(m.Tail-listMid))
 	}
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		n, err := tx.ListLen(0, []byte("l"))
 		if err != nil || n != 6 {
 			t.Fatalf("llen = %d %v", n, err)
@@ -166,7 +133,7 @@ func TestListPushPopBothEnds(t *testing.T) {
 	})
 	lstCheck(t, s, "l", []string{"b", "c", "d"})
 	// Pushes only when the list exists.
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		if n, err := tx.ListPush(0, []byte("none"), true, true, []byte("x")); n != 0 || err != nil {
 			t.Fatalf("lpushx missing = %d %v", n, err)
 		}
@@ -178,7 +145,7 @@ func TestListPushPopBothEnds(t *testing.T) {
 	lstCheck(t, s, "none", nil)
 	lstCheck(t, s, "l", []string{"b", "c", "d", "x", "y"})
 	// Popping more than there is empties and deletes the list.
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		v, ex, err := tx.ListPop(0, []byte("l"), true, 100)
 		if err != nil || !ex || !slices.Equal(lstStrings(v), []string{"b", "c", "d", "x", "y"}) {
 			t.Fatalf("lpop 100 = %q %v %v", v, ex, err)
@@ -196,7 +163,7 @@ func TestListPushPopBothEnds(t *testing.T) {
 }
 
 func TestListRangeNegativeIndexes(t *testing.T) {
-	s := lstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	want := []string{"0", "1", "2", "3", "4", "5", "6"}
 	lstPush(t, s, "l", false, want[3:]...)
@@ -261,10 +228,10 @@ func TestListRangeNegativeIndexes(t *testing.T) {
 }
 
 func TestListSetAndErrors(t *testing.T) {
-	s := lstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	lstPush(t, s, "l", false, "a", "b", "c")
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		if err := tx.ListSet(0, []byte("l"), -1, []byte("C")); err != nil {
 			t.Fatalf("lset -1: %v", err)
 		}
@@ -284,12 +251,12 @@ func TestListSetAndErrors(t *testing.T) {
 	})
 	lstCheck(t, s, "l", []string{"A", "b", "C"})
 
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		_, err := tx.Set(0, []byte("str"), []byte("v"), SetOptions{})
 		return err
 	})
 	str := []byte("str")
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		check := func(what string, err error) {
 			t.Helper()
 			if !errors.Is(err, ErrWrongType) {
@@ -327,12 +294,12 @@ func TestListSetAndErrors(t *testing.T) {
 }
 
 func TestListInsert(t *testing.T) {
-	s := lstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	lstPush(t, s, "l", false, "a", "b", "c", "d", "e")
 	ins := func(after bool, pivot, val string) int64 {
 		var n int64
-		lstRun(t, s, func(tx *Tx) error {
+		runTx(t, s, func(tx *Tx) error {
 			var err error
 			n, err = tx.ListInsert(0, []byte("l"), after, []byte(pivot), []byte(val))
 			return err
@@ -356,7 +323,7 @@ func TestListInsert(t *testing.T) {
 	}
 	lstCheck(t, s, "l", []string{"0", "a", "B", "b", "c", "d", "D", "e", "9"})
 	var n int64
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		var err error
 		n, err = tx.ListInsert(0, []byte("nokey"), true, []byte("a"), []byte("b"))
 		return err
@@ -368,12 +335,12 @@ func TestListInsert(t *testing.T) {
 }
 
 func TestListRemAndTrim(t *testing.T) {
-	s := lstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	lstPush(t, s, "l", false, "a", "x", "b", "x", "c", "x", "d", "x")
 	rem := func(count int64, val string) int64 {
 		var n int64
-		lstRun(t, s, func(tx *Tx) error {
+		runTx(t, s, func(tx *Tx) error {
 			var err error
 			n, err = tx.ListRem(0, []byte("l"), count, []byte(val))
 			return err
@@ -397,7 +364,7 @@ func TestListRemAndTrim(t *testing.T) {
 	lstCheck(t, s, "l", []string{"a", "b", "c", "d"})
 
 	trim := func(start, stop int64) {
-		lstRun(t, s, func(tx *Tx) error { return tx.ListTrim(0, []byte("l"), start, stop) })
+		runTx(t, s, func(tx *Tx) error { return tx.ListTrim(0, []byte("l"), start, stop) })
 	}
 	trim(1, -2)
 	lstCheck(t, s, "l", []string{"b", "c"})
@@ -413,7 +380,7 @@ func TestListRemAndTrim(t *testing.T) {
 	lstCheck(t, s, "l", []string{"d"})
 	trim(5, 10)
 	lstCheck(t, s, "l", nil)
-	lstRun(t, s, func(tx *Tx) error { return tx.ListTrim(0, []byte("l"), 0, 1) }) // missing: no-op
+	runTx(t, s, func(tx *Tx) error { return tx.ListTrim(0, []byte("l"), 0, 1) }) // missing: no-op
 
 	// Removing every element deletes the list.
 	lstPush(t, s, "l", false, "x", "x")
@@ -424,12 +391,12 @@ func TestListRemAndTrim(t *testing.T) {
 }
 
 func TestListMoveAndPos(t *testing.T) {
-	s := lstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	move := func(src, dst string, sl, dl bool) (string, bool) {
 		var v []byte
 		var ok bool
-		lstRun(t, s, func(tx *Tx) error {
+		runTx(t, s, func(tx *Tx) error {
 			var err error
 			v, ok, err = tx.ListMove(0, []byte(src), []byte(dst), sl, dl)
 			return err
@@ -471,7 +438,7 @@ func TestListMoveAndPos(t *testing.T) {
 	lstPush(t, s, "p", false, "a", "b", "c", "1", "2", "3", "c", "c")
 	pos := func(val string, rank, count, maxlen int64) []int64 {
 		var out []int64
-		lstRun(t, s, func(tx *Tx) error {
+		runTx(t, s, func(tx *Tx) error {
 			var err error
 			out, _, err = tx.ListPos(0, []byte("p"), []byte(val), rank, count, maxlen)
 			return err
@@ -504,24 +471,24 @@ func TestListMoveAndPos(t *testing.T) {
 }
 
 func TestListRecreatedShowsNoOldElements(t *testing.T) {
-	s := lstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	lstPush(t, s, "l", false, "old1", "old2", "old3")
 	// Emptied by pops, then re-created.
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		_, _, err := tx.ListPop(0, []byte("l"), true, 3)
 		return err
 	})
 	lstPush(t, s, "l", false, "new")
 	lstCheck(t, s, "l", []string{"new"})
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		if v, _, err := tx.ListIndex(0, []byte("l"), 1); v != nil || err != nil {
 			t.Fatalf("lindex past the end = %q %v", v, err)
 		}
 		return nil
 	})
 	// Deleted, then re-created in the same transaction.
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		k, err := tx.Load(0, []byte("l"))
 		if err != nil {
 			return err
@@ -532,7 +499,7 @@ func TestListRecreatedShowsNoOldElements(t *testing.T) {
 	})
 	lstCheck(t, s, "l", []string{"newer"})
 	// Overwritten by a string, then a list again.
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		_, err := tx.Set(0, []byte("l"), []byte("s"), SetOptions{})
 		return err
 	})
@@ -542,7 +509,7 @@ func TestListRecreatedShowsNoOldElements(t *testing.T) {
 	if n := lstRecords(t, s, "l"); n != 0 {
 		t.Fatalf("SET over a list left %d element records", n)
 	}
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		k, err := tx.Load(0, []byte("l"))
 		if err != nil {
 			return err
@@ -555,7 +522,7 @@ func TestListRecreatedShowsNoOldElements(t *testing.T) {
 	lstPush(t, s, "l", true, "fresh")
 	lstCheck(t, s, "l", []string{"fresh"})
 	// Expired, then pushed to: a new, empty list.
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		k, err := tx.Load(0, []byte("l"))
 		if err != nil {
 			return err
@@ -572,17 +539,17 @@ func TestListRecreatedShowsNoOldElements(t *testing.T) {
 
 func TestListSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	s := lstOpen(t, dir)
+	s := openSmall(t, dir)
 	lstPush(t, s, "l", false, "c", "d")
 	lstPush(t, s, "l", true, "b", "a")
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		_, err := tx.ListInsert(0, []byte("l"), true, []byte("b"), []byte("bb"))
 		return err
 	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = lstOpen(t, dir)
+	s = openSmall(t, dir)
 	defer s.Close()
 	lstCheck(t, s, "l", []string{"a", "b", "bb", "c", "d"})
 	lstPush(t, s, "l", true, "z")
@@ -592,7 +559,7 @@ func TestListSurvivesRestart(t *testing.T) {
 // TestListAgainstModel runs random operations against a slice model, with sizes that
 // take both the per-element and the range-deletion paths.
 func TestListAgainstModel(t *testing.T) {
-	s := lstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
 	vals := []string{"x", "y", "z", ""}
@@ -608,7 +575,7 @@ func TestListAgainstModel(t *testing.T) {
 		m := models[key]
 		v := vals[rng.IntN(len(vals))]
 		var desc string
-		lstRun(t, s, func(tx *Tx) error {
+		runTx(t, s, func(tx *Tx) error {
 			bk := []byte(key)
 			switch op := rng.IntN(9); op {
 			case 0, 1:
@@ -619,7 +586,7 @@ func TestListAgainstModel(t *testing.T) {
 				}
 				left := op == 0
 				desc = fmt.Sprintf("push left=%v %d", left, n)
-				if _, err := tx.ListPush(0, bk, left, false, lstBytes(in...)...); err != nil {
+				if _, err := tx.ListPush(0, bk, left, false, bytesOf(in...)...); err != nil {
 					return err
 				}
 				for _, e := range in {
@@ -815,14 +782,14 @@ func lstShort(ss []string) string {
 // TestListWritesThenReadsInOneTx checks read-your-writes inside one transaction (as in
 // MULTI/EXEC), including after a trim large enough to be a range deletion.
 func TestListWritesThenReadsInOneTx(t *testing.T) {
-	s := lstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	var in []string
 	for i := 0; i < 1000; i++ {
 		in = append(in, fmt.Sprint(i))
 	}
 	lstPush(t, s, "l", false, in...)
-	lstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		if err := tx.ListTrim(0, []byte("l"), 500, 509); err != nil {
 			return err
 		}
@@ -858,7 +825,7 @@ func TestListRangeNearEndOfLargeList(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large list")
 	}
-	s := lstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	const total = 100000
 	const batch = 10000
@@ -877,7 +844,7 @@ func TestListRangeNearEndOfLargeList(t *testing.T) {
 	fo.Destroy()
 	lstRangeWindows(t, s, total)
 	// LTRIM of the ends leaves exactly the window.
-	lstRun(t, s, func(tx *Tx) error { return tx.ListTrim(0, []byte("big"), -5, -1) })
+	runTx(t, s, func(tx *Tx) error { return tx.ListTrim(0, []byte("big"), -5, -1) })
 	lstCheck(t, s, "big", []string{"e099995", "e099996", "e099997", "e099998", "e099999"})
 }
 

@@ -12,39 +12,6 @@ import (
 
 // Helpers of this file are prefixed sst so they cannot clash with other type tests.
 
-func sstOpen(t testing.TB, dir string) *Store {
-	t.Helper()
-	o := DefaultOptions(dir)
-	o.BlockCacheSize = 1 << 20
-	o.WriteBufferSize = 1 << 20
-	s, err := Open(o)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	return s
-}
-
-// sstRun runs f in a transaction and commits it unless f fails.
-func sstRun(t testing.TB, s *Store, f func(tx *Tx) error) {
-	t.Helper()
-	tx := s.Begin()
-	defer tx.Close()
-	if err := f(tx); err != nil {
-		t.Fatalf("tx: %v", err)
-	}
-	if err := s.Commit(tx); err != nil {
-		t.Fatalf("commit: %v", err)
-	}
-}
-
-func sstBytes(ss ...string) [][]byte {
-	out := make([][]byte, len(ss))
-	for i, s := range ss {
-		out[i] = []byte(s)
-	}
-	return out
-}
-
 func sstJoin(ms [][]byte) string {
 	ss := make([]string, len(ms))
 	for i, m := range ms {
@@ -65,8 +32,8 @@ func sstSorted(ms [][]byte) string {
 func sstAdd(t testing.TB, s *Store, key string, members ...string) int64 {
 	t.Helper()
 	var n int64
-	sstRun(t, s, func(tx *Tx) (err error) {
-		n, err = tx.SAdd(0, []byte(key), sstBytes(members...))
+	runTx(t, s, func(tx *Tx) (err error) {
+		n, err = tx.SAdd(0, []byte(key), bytesOf(members...))
 		return err
 	})
 	return n
@@ -121,7 +88,7 @@ func sstExists(t testing.TB, s *Store, key string) bool {
 }
 
 func TestSetAddRemCard(t *testing.T) {
-	s := sstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	if n := sstAdd(t, s, "s", "b", "a", "c", "a"); n != 3 {
 		t.Fatalf("SAdd = %d, want 3", n)
@@ -140,7 +107,7 @@ func TestSetAddRemCard(t *testing.T) {
 		t.Fatalf("SAdd empty member = %d", n)
 	}
 	tx := s.Begin()
-	in, err := tx.SMIsMember(0, []byte("s"), sstBytes("a", "", "zz"))
+	in, err := tx.SMIsMember(0, []byte("s"), bytesOf("a", "", "zz"))
 	if err != nil || fmt.Sprint(in) != "[true true false]" {
 		t.Fatalf("SMIsMember = %v %v", in, err)
 	}
@@ -148,7 +115,7 @@ func TestSetAddRemCard(t *testing.T) {
 		t.Fatal("SIsMember on missing key")
 	}
 	// Reads inside the transaction see its own writes.
-	if n, _ := tx.SAdd(0, []byte("s"), sstBytes("e")); n != 1 {
+	if n, _ := tx.SAdd(0, []byte("s"), bytesOf("e")); n != 1 {
 		t.Fatal("SAdd in tx")
 	}
 	if ok, _ := tx.SIsMember(0, []byte("s"), []byte("e")); !ok {
@@ -160,15 +127,15 @@ func TestSetAddRemCard(t *testing.T) {
 	tx.Close() // dropped
 
 	var rem int64
-	sstRun(t, s, func(tx *Tx) (err error) {
-		rem, err = tx.SRem(0, []byte("s"), sstBytes("a", "a", "x", ""))
+	runTx(t, s, func(tx *Tx) (err error) {
+		rem, err = tx.SRem(0, []byte("s"), bytesOf("a", "a", "x", ""))
 		return err
 	})
 	if rem != 2 || sstCard(t, s, "s") != 3 || sstMembers(t, s, "s") != "b,c,d" {
 		t.Fatalf("after SRem: rem=%d card=%d members=%q", rem, sstCard(t, s, "s"), sstMembers(t, s, "s"))
 	}
-	sstRun(t, s, func(tx *Tx) (err error) {
-		rem, err = tx.SRem(0, []byte("s"), sstBytes("b", "c", "d"))
+	runTx(t, s, func(tx *Tx) (err error) {
+		rem, err = tx.SRem(0, []byte("s"), bytesOf("b", "c", "d"))
 		return err
 	})
 	if rem != 3 || sstExists(t, s, "s") || sstRaw(t, s, "s") != 0 {
@@ -180,9 +147,9 @@ func TestSetAddRemCard(t *testing.T) {
 }
 
 func TestSetWrongType(t *testing.T) {
-	s := sstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
-	sstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		_, err := tx.Set(0, []byte("str"), []byte("v"), SetOptions{})
 		return err
 	})
@@ -191,20 +158,20 @@ func TestSetWrongType(t *testing.T) {
 	defer tx.Close()
 	key := []byte("str")
 	checks := map[string]error{}
-	_, checks["SAdd"] = tx.SAdd(0, key, sstBytes("a"))
-	_, checks["SRem"] = tx.SRem(0, key, sstBytes("a"))
+	_, checks["SAdd"] = tx.SAdd(0, key, bytesOf("a"))
+	_, checks["SRem"] = tx.SRem(0, key, bytesOf("a"))
 	_, checks["SCard"] = tx.SCard(0, key)
 	_, checks["SIsMember"] = tx.SIsMember(0, key, []byte("a"))
-	_, checks["SMIsMember"] = tx.SMIsMember(0, key, sstBytes("a"))
+	_, checks["SMIsMember"] = tx.SMIsMember(0, key, bytesOf("a"))
 	_, checks["SMembers"] = tx.SMembers(0, key)
 	_, checks["SRandMember"] = tx.SRandMember(0, key, 0)
 	_, checks["SPop"] = tx.SPop(0, key, 0)
 	_, checks["SMove src"] = tx.SMove(0, key, []byte("set"), []byte("a"))
 	_, checks["SMove dst"] = tx.SMove(0, []byte("set"), key, []byte("zz"))
-	_, checks["SInter"] = tx.SInter(0, sstBytes("nokey", "str"))
-	_, checks["SInterCard"] = tx.SInterCard(0, sstBytes("nokey", "str"), 0)
-	_, checks["SUnion"] = tx.SUnion(0, sstBytes("set", "str"))
-	_, checks["SDiff"] = tx.SDiff(0, sstBytes("nokey", "str"))
+	_, checks["SInter"] = tx.SInter(0, bytesOf("nokey", "str"))
+	_, checks["SInterCard"] = tx.SInterCard(0, bytesOf("nokey", "str"), 0)
+	_, checks["SUnion"] = tx.SUnion(0, bytesOf("set", "str"))
+	_, checks["SDiff"] = tx.SDiff(0, bytesOf("nokey", "str"))
 	_, _, checks["SScan"] = tx.SScan(0, key, nil, 10, nil)
 	for name, err := range checks {
 		if !errors.Is(err, ErrWrongType) {
@@ -221,24 +188,24 @@ func TestSetWrongType(t *testing.T) {
 }
 
 func TestSetRecreatedShowsNoOldMembers(t *testing.T) {
-	s := sstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	sstAdd(t, s, "s", "a", "b", "c")
 	// Deleted as a key (DEL), then re-created.
-	sstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		k, err := tx.Load(0, []byte("s"))
 		if err != nil {
 			return err
 		}
 		tx.Delete(k)
-		_, err = tx.SAdd(0, []byte("s"), sstBytes("x"))
+		_, err = tx.SAdd(0, []byte("s"), bytesOf("x"))
 		return err
 	})
 	if got := sstMembers(t, s, "s"); got != "x" || sstCard(t, s, "s") != 1 || sstRaw(t, s, "s") != 1 {
 		t.Fatalf("after DEL + SADD: members %q card %d raw %d", got, sstCard(t, s, "s"), sstRaw(t, s, "s"))
 	}
 	// Emptied by SPOP, then re-created.
-	sstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		_, err := tx.SPop(0, []byte("s"), 5)
 		return err
 	})
@@ -247,14 +214,14 @@ func TestSetRecreatedShowsNoOldMembers(t *testing.T) {
 		t.Fatalf("after SPOP all + SADD: %q", got)
 	}
 	// Overwritten by a string, then deleted and re-created as a set.
-	sstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		_, err := tx.Set(0, []byte("s"), []byte("v"), SetOptions{})
 		return err
 	})
 	if sstRaw(t, s, "s") != 0 {
 		t.Fatalf("members survived SET: %d", sstRaw(t, s, "s"))
 	}
-	sstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		k, err := tx.Load(0, []byte("s"))
 		if err == nil {
 			tx.Delete(k)
@@ -267,7 +234,7 @@ func TestSetRecreatedShowsNoOldMembers(t *testing.T) {
 	}
 	// Expired, then re-created: the old members must not come back.
 	sstAdd(t, s, "s", "z1", "z2")
-	sstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		k, err := tx.Load(0, []byte("s"))
 		if err != nil {
 			return err
@@ -285,8 +252,8 @@ func TestSetRecreatedShowsNoOldMembers(t *testing.T) {
 	}
 	// Overwritten by a *STORE: the old version's members are dropped.
 	sstAdd(t, s, "src", "p", "q")
-	sstRun(t, s, func(tx *Tx) error {
-		ms, err := tx.SUnion(0, sstBytes("src"))
+	runTx(t, s, func(tx *Tx) error {
+		ms, err := tx.SUnion(0, bytesOf("src"))
 		if err == nil {
 			_, err = tx.SStore(0, []byte("s"), ms)
 		}
@@ -299,18 +266,18 @@ func TestSetRecreatedShowsNoOldMembers(t *testing.T) {
 
 func TestSetSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	s := sstOpen(t, dir)
+	s := openSmall(t, dir)
 	var want []string
 	for i := 0; i < 500; i++ {
 		want = append(want, fmt.Sprintf("m%04d", i))
 	}
 	sstAdd(t, s, "s", want...)
-	sstRun(t, s, func(tx *Tx) error {
-		_, err := tx.SRem(0, []byte("s"), sstBytes("m0000", "m0499"))
+	runTx(t, s, func(tx *Tx) error {
+		_, err := tx.SRem(0, []byte("s"), bytesOf("m0000", "m0499"))
 		return err
 	})
 	s.Close()
-	s = sstOpen(t, dir)
+	s = openSmall(t, dir)
 	defer s.Close()
 	if n := sstCard(t, s, "s"); n != 498 {
 		t.Fatalf("SCard after restart = %d", n)
@@ -324,7 +291,7 @@ func TestSetSurvivesRestart(t *testing.T) {
 }
 
 func TestSetMoveAndAlgebra(t *testing.T) {
-	s := sstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	sstAdd(t, s, "a", "1", "2", "3", "4")
 	sstAdd(t, s, "b", "3", "4", "5")
@@ -336,60 +303,60 @@ func TestSetMoveAndAlgebra(t *testing.T) {
 			t.Errorf("%s = %q (%v), want %q", name, got, err, want)
 		}
 	}
-	ms, err := tx.SInter(0, sstBytes("a", "b", "c"))
+	ms, err := tx.SInter(0, bytesOf("a", "b", "c"))
 	check("SInter a b c", sstJoin(ms), "4", err)
-	ms, err = tx.SInter(0, sstBytes("a", "b"))
+	ms, err = tx.SInter(0, bytesOf("a", "b"))
 	check("SInter a b", sstJoin(ms), "3,4", err)
-	ms, err = tx.SInter(0, sstBytes("a", "a"))
+	ms, err = tx.SInter(0, bytesOf("a", "a"))
 	check("SInter a a", sstJoin(ms), "1,2,3,4", err)
-	ms, err = tx.SInter(0, sstBytes("a", "nokey"))
+	ms, err = tx.SInter(0, bytesOf("a", "nokey"))
 	check("SInter a nokey", sstJoin(ms), "", err)
-	n, err := tx.SInterCard(0, sstBytes("a", "b"), 0)
+	n, err := tx.SInterCard(0, bytesOf("a", "b"), 0)
 	check("SInterCard", fmt.Sprint(n), "2", err)
-	n, err = tx.SInterCard(0, sstBytes("a", "b"), 1)
+	n, err = tx.SInterCard(0, bytesOf("a", "b"), 1)
 	check("SInterCard limit 1", fmt.Sprint(n), "1", err)
-	n, err = tx.SInterCard(0, sstBytes("a", "b"), 5)
+	n, err = tx.SInterCard(0, bytesOf("a", "b"), 5)
 	check("SInterCard limit 5", fmt.Sprint(n), "2", err)
-	ms, err = tx.SUnion(0, sstBytes("c", "a", "nokey", "b", "a"))
+	ms, err = tx.SUnion(0, bytesOf("c", "a", "nokey", "b", "a"))
 	check("SUnion", sstJoin(ms), "1,2,3,4,5,6", err)
-	ms, err = tx.SUnion(0, sstBytes("nokey"))
+	ms, err = tx.SUnion(0, bytesOf("nokey"))
 	check("SUnion nokey", sstJoin(ms), "", err)
-	ms, err = tx.SDiff(0, sstBytes("a", "b", "nokey"))
+	ms, err = tx.SDiff(0, bytesOf("a", "b", "nokey"))
 	check("SDiff a b", sstJoin(ms), "1,2", err)
-	ms, err = tx.SDiff(0, sstBytes("a", "b", "c"))
+	ms, err = tx.SDiff(0, bytesOf("a", "b", "c"))
 	check("SDiff a b c", sstJoin(ms), "1,2", err)
-	ms, err = tx.SDiff(0, sstBytes("a", "a"))
+	ms, err = tx.SDiff(0, bytesOf("a", "a"))
 	check("SDiff a a", sstJoin(ms), "", err)
-	ms, err = tx.SDiff(0, sstBytes("nokey", "a"))
+	ms, err = tx.SDiff(0, bytesOf("nokey", "a"))
 	check("SDiff nokey a", sstJoin(ms), "", err)
-	ms, err = tx.SDiff(0, sstBytes("c"))
+	ms, err = tx.SDiff(0, bytesOf("c"))
 	check("SDiff c", sstJoin(ms), "4,5,6", err)
 	tx.Close()
 
 	// SMove: to a new set, to itself, of a missing member, emptying the source.
 	var ok bool
-	sstRun(t, s, func(tx *Tx) (err error) {
+	runTx(t, s, func(tx *Tx) (err error) {
 		ok, err = tx.SMove(0, []byte("a"), []byte("d"), []byte("1"))
 		return err
 	})
 	if !ok || sstMembers(t, s, "a") != "2,3,4" || sstMembers(t, s, "d") != "1" {
 		t.Fatalf("SMove a->d: %v %q %q", ok, sstMembers(t, s, "a"), sstMembers(t, s, "d"))
 	}
-	sstRun(t, s, func(tx *Tx) (err error) {
+	runTx(t, s, func(tx *Tx) (err error) {
 		ok, err = tx.SMove(0, []byte("a"), []byte("a"), []byte("2"))
 		return err
 	})
 	if !ok || sstCard(t, s, "a") != 3 {
 		t.Fatalf("SMove a->a: %v card %d", ok, sstCard(t, s, "a"))
 	}
-	sstRun(t, s, func(tx *Tx) (err error) {
+	runTx(t, s, func(tx *Tx) (err error) {
 		ok, err = tx.SMove(0, []byte("a"), []byte("d"), []byte("zz"))
 		return err
 	})
 	if ok {
 		t.Fatal("SMove of a missing member")
 	}
-	sstRun(t, s, func(tx *Tx) (err error) {
+	runTx(t, s, func(tx *Tx) (err error) {
 		ok, err = tx.SMove(0, []byte("d"), []byte("b"), []byte("1"))
 		return err
 	})
@@ -397,7 +364,7 @@ func TestSetMoveAndAlgebra(t *testing.T) {
 		t.Fatalf("SMove d->b: %v exists(d)=%v b=%q", ok, sstExists(t, s, "d"), sstMembers(t, s, "b"))
 	}
 	sstAdd(t, s, "e", "3")
-	sstRun(t, s, func(tx *Tx) (err error) {
+	runTx(t, s, func(tx *Tx) (err error) {
 		ok, err = tx.SMove(0, []byte("e"), []byte("b"), []byte("3")) // already in b
 		return err
 	})
@@ -406,8 +373,8 @@ func TestSetMoveAndAlgebra(t *testing.T) {
 	}
 
 	// SStore with dst equal to a source.
-	sstRun(t, s, func(tx *Tx) error {
-		ms, err := tx.SInter(0, sstBytes("b", "c"))
+	runTx(t, s, func(tx *Tx) error {
+		ms, err := tx.SInter(0, bytesOf("b", "c"))
 		if err == nil {
 			_, err = tx.SStore(0, []byte("b"), ms)
 		}
@@ -416,7 +383,7 @@ func TestSetMoveAndAlgebra(t *testing.T) {
 	if got := sstMembers(t, s, "b"); got != "4,5" || sstCard(t, s, "b") != 2 || sstRaw(t, s, "b") != 2 {
 		t.Fatalf("SStore b = b & c: %q raw %d", got, sstRaw(t, s, "b"))
 	}
-	sstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		_, err := tx.SStore(0, []byte("b"), nil)
 		return err
 	})
@@ -426,7 +393,7 @@ func TestSetMoveAndAlgebra(t *testing.T) {
 }
 
 func TestSetScan(t *testing.T) {
-	s := sstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	var all []string
 	for i := 0; i < 1000; i++ {
@@ -474,7 +441,7 @@ func TestSetScan(t *testing.T) {
 	tx = s.Begin()
 	_, next, _ = tx.SScan(0, []byte("s"), nil, 500, nil)
 	tx.Close()
-	sstRun(t, s, func(tx *Tx) error {
+	runTx(t, s, func(tx *Tx) error {
 		k, err := tx.Load(0, []byte("s"))
 		if err == nil {
 			tx.Delete(k)
@@ -501,7 +468,7 @@ func TestSetScan(t *testing.T) {
 }
 
 func TestSetPopRandom(t *testing.T) {
-	s := sstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	for _, size := range []int{5, setRandSmall + 1, 1500} {
 		key := fmt.Sprintf("s%d", size)
@@ -554,7 +521,7 @@ func TestSetPopRandom(t *testing.T) {
 			count := int64(1 + round%7)
 			before := sstCard(t, s, key)
 			var ms [][]byte
-			sstRun(t, s, func(tx *Tx) (err error) {
+			runTx(t, s, func(tx *Tx) (err error) {
 				ms, err = tx.SPop(0, []byte(key), count)
 				return err
 			})
@@ -575,7 +542,7 @@ func TestSetPopRandom(t *testing.T) {
 			}
 			if size > 500 && len(popped) > size/4 {
 				// Finish big sets in one go: SPOP count >= SCARD deletes the key.
-				sstRun(t, s, func(tx *Tx) (err error) {
+				runTx(t, s, func(tx *Tx) (err error) {
 					ms, err = tx.SPop(0, []byte(key), int64(size))
 					return err
 				})
@@ -601,7 +568,7 @@ func TestSetPopRandom(t *testing.T) {
 // SPOP's random choice is recorded as plain member deletes plus the metadata write, so
 // replaying the batch removes exactly what the reply returned.
 func TestSetPopRecordsPlainDeletes(t *testing.T) {
-	s := sstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	var list []string
 	for i := 0; i < 2000; i++ {
@@ -641,7 +608,7 @@ func TestSetPopRecordsPlainDeletes(t *testing.T) {
 // The seek sampler must reach every part of a large set, whatever the member names
 // look like: shared prefixes, members that are prefixes of others, decimal numbers.
 func TestSetSamplerSpread(t *testing.T) {
-	s := sstOpen(t, t.TempDir())
+	s := openSmall(t, t.TempDir())
 	defer s.Close()
 	shapes := map[string]func(i int) string{
 		"decimal":  func(i int) string { return fmt.Sprintf("user:%d", i) },

@@ -152,7 +152,7 @@ func TestLoaderRoundTrip(t *testing.T) {
 	s, _ := openWithLog(t, src)
 	for db := 0; db < Databases; db++ {
 		dgBuildWinding(t, s, db, exp+int64(db))
-		dgRun(t, s, func(tx *Tx) error {
+		runTx(t, s, func(tx *Tx) error {
 			for i := 0; i < 200; i++ {
 				if _, err := tx.HSet(db, []byte(fmt.Sprintf("big%d", i%7)), []FieldValue{{[]byte(fmt.Sprint(i)), randBytes(100)}}); err != nil {
 					return err
@@ -202,7 +202,7 @@ func TestLoaderRoundTrip(t *testing.T) {
 		}
 	}
 	// The next write is the next binlog record.
-	dgRun(t, s2, func(tx *Tx) error { _, err := tx.Set(0, []byte("new"), []byte("1"), SetOptions{}); return err })
+	runTx(t, s2, func(tx *Tx) error { _, err := tx.Set(0, []byte("new"), []byte("1"), SetOptions{}); return err })
 	if s2.AppliedID() != applied+1 || l2.LastID() != applied+1 {
 		t.Fatalf("after a write: applied %d, binlog %d; want %d", s2.AppliedID(), l2.LastID(), applied+1)
 	}

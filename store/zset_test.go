@@ -14,19 +14,6 @@ import (
 
 // Sorted-set tests. Helpers carry a zt prefix so they cannot clash with other types'.
 
-func ztOpen(t testing.TB, dir string) *Store {
-	t.Helper()
-	o := DefaultOptions(dir)
-	o.BlockCacheSize = 8 << 20
-	o.WriteBufferSize = 4 << 20
-	s, err := Open(o)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // ztWrite runs f in a transaction and commits it.
 func ztWrite(t testing.TB, s *Store, f func(tx *Tx) error) {
 	t.Helper()
@@ -157,7 +144,7 @@ func TestZSetScoreEncodingOrder(t *testing.T) {
 }
 
 func TestZSetAddOptions(t *testing.T) {
-	s := ztOpen(t, t.TempDir())
+	s := openTest(t, t.TempDir())
 	if r := ztAdd(t, s, "z", ZAddOptions{}, 1.0, "a", 2.0, "b", 3.0, "c"); r.Added != 3 {
 		t.Fatalf("added %d", r.Added)
 	}
@@ -216,7 +203,7 @@ func TestZSetAddOptions(t *testing.T) {
 }
 
 func TestZSetWrongType(t *testing.T) {
-	s := ztOpen(t, t.TempDir())
+	s := openTest(t, t.TempDir())
 	ztWrite(t, s, func(tx *Tx) error {
 		_, err := tx.Set(0, []byte("str"), []byte("v"), SetOptions{})
 		return err
@@ -235,7 +222,7 @@ func TestZSetWrongType(t *testing.T) {
 }
 
 func TestZSetRanges(t *testing.T) {
-	s := ztOpen(t, t.TempDir())
+	s := openTest(t, t.TempDir())
 	ztAdd(t, s, "z", ZAddOptions{}, 1.0, "a", 2.0, "b", 2.0, "bb", 3.0, "c", math.Inf(-1), "ninf", math.Inf(1), "pinf")
 	ztRead(t, s, func(tx *Tx) error {
 		z := ztLoad(t, tx, "z")
@@ -294,7 +281,7 @@ func TestZSetRanges(t *testing.T) {
 }
 
 func TestZSetLexRanges(t *testing.T) {
-	s := ztOpen(t, t.TempDir())
+	s := openTest(t, t.TempDir())
 	ztAdd(t, s, "l", ZAddOptions{}, 0.0, "a", 0.0, "b", 0.0, "c", 0.0, "d", 0.0, "e")
 	ztAdd(t, s, "m", ZAddOptions{}, 1.0, "b", 1.0, "d", 2.0, "a", 2.0, "c", 3.0, "e", 0.0, "x")
 	incl := func(v string) LexBound { return LexBound{Value: []byte(v)} }
@@ -355,7 +342,7 @@ func TestZSetLexRanges(t *testing.T) {
 }
 
 func TestZSetPopAndRemoveRanges(t *testing.T) {
-	s := ztOpen(t, t.TempDir())
+	s := openTest(t, t.TempDir())
 	ztAdd(t, s, "z", ZAddOptions{}, 1.0, "a", 2.0, "b", 3.0, "c", 4.0, "d", 5.0, "e", 6.0, "f")
 	ztWrite(t, s, func(tx *Tx) error {
 		items, err := ztLoad(t, tx, "z").Pop(false, 2)
@@ -403,7 +390,7 @@ func TestZSetPopAndRemoveRanges(t *testing.T) {
 // TestZSetRecreateHidesOldMembers: a deleted or overwritten zset never shows its old
 // members, in the index or the member records.
 func TestZSetRecreateHidesOldMembers(t *testing.T) {
-	s := ztOpen(t, t.TempDir())
+	s := openTest(t, t.TempDir())
 	ztAdd(t, s, "z", ZAddOptions{}, 1.0, "old1", 2.0, "old2", 3.0, "old3")
 	ztWrite(t, s, func(tx *Tx) error {
 		k, err := tx.Load(0, []byte("z"))
@@ -460,7 +447,7 @@ func TestZSetRecreateHidesOldMembers(t *testing.T) {
 
 func TestZSetSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	s := ztOpen(t, dir)
+	s := openTest(t, dir)
 	ztAdd(t, s, "z", ZAddOptions{}, 1.5, "a", -2.0, "b", math.Inf(1), "c")
 	ztAdd(t, s, "gone", ZAddOptions{}, 1.0, "x")
 	ztWrite(t, s, func(tx *Tx) error {
@@ -469,7 +456,7 @@ func TestZSetSurvivesRestart(t *testing.T) {
 		return err
 	})
 	s.Close()
-	s = ztOpen(t, dir)
+	s = openTest(t, dir)
 	if got := ztAll(t, s, "z"); got != "b:-2 a:1.5 c:+Inf" {
 		t.Fatalf("after restart: %s", got)
 	}
@@ -487,7 +474,7 @@ func TestZSetSurvivesRestart(t *testing.T) {
 }
 
 func TestZSetOperands(t *testing.T) {
-	s := ztOpen(t, t.TempDir())
+	s := openTest(t, t.TempDir())
 	ztAdd(t, s, "z", ZAddOptions{}, 1.0, "a", 2.0, "b")
 	ztWrite(t, s, func(tx *Tx) error {
 		k, err := tx.Load(0, []byte("s"))
@@ -531,7 +518,7 @@ func TestZSetOperands(t *testing.T) {
 }
 
 func TestZSetRandom(t *testing.T) {
-	s := ztOpen(t, t.TempDir())
+	s := openTest(t, t.TempDir())
 	for _, n := range []int{5, 1000} {
 		key := fmt.Sprintf("z%d", n)
 		var kv []any
@@ -576,7 +563,7 @@ func TestZSetRandom(t *testing.T) {
 // TestZSetAgainstModel runs random changes against the store and an in-memory model
 // and compares every kind of read.
 func TestZSetAgainstModel(t *testing.T) {
-	s := ztOpen(t, t.TempDir())
+	s := openTest(t, t.TempDir())
 	rng := rand.New(rand.NewPCG(1, 2))
 	model := map[string]float64{}
 	scores := []float64{math.Inf(-1), -3, -1.5, 0, 0, 1, 2, 2, 2, 7.25, 100, math.Inf(1)}
