@@ -82,17 +82,6 @@ type diffKnown struct {
 // printed at the end of the run with the number of times it was hit.
 var knownDiffs = []diffKnown{
 	{
-		ID: "watch-signals", Cmd: "EXEC",
-		After: []string{"FLUSHDB", "FLUSHALL"},
-		Match: func(args []string, strata, redis string) bool {
-			null := func(s string) bool { return s == "*nil" || s == "_null" }
-			return null(strata) != null(redis)
-		},
-		Scenarios: []string{"watch: FLUSHDB with the watched key missing", "watch: FLUSHALL with the watched key missing"},
-		Note: "WATCH precision: server/multi.go watchRegistry.touch with KeyRef.All: FLUSHDB/" +
-			"FLUSHALL abort every WATCH of the database, Redis 7.0 (touchAllWatchedKeysInDb) only those whose key existed",
-	},
-	{
 		ID: "blocking-fifo", Cmd: "BLPOP BRPOP BZPOPMIN",
 		Scenarios: []string{"clients: BLPOP served first come first served", "clients: one element wakes one client",
 			"clients: sorted set pops served first come first served"},

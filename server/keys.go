@@ -368,6 +368,14 @@ func flushGeneric(c *Ctx, all bool) {
 		c.Error(errSyntax)
 		return
 	}
+	for db := 0; db < store.Databases; db++ {
+		if all || db == c.DB {
+			c.srv.watches.touchExisting(db, func(key string) bool {
+				k, err := c.Tx.Load(db, []byte(key))
+				return err != nil || k.Exists()
+			})
+		}
+	}
 	if !all {
 		c.Tx.Flush(c.DB)
 	} else {

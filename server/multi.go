@@ -156,6 +156,9 @@ func (r *watchRegistry) touch(keys []store.KeyRef) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, k := range keys {
+		if k.Flush {
+			continue // touchExisting ran before the flush
+		}
 		if k.All {
 			if r.dbs[k.DB] == 0 {
 				continue
@@ -170,6 +173,27 @@ func (r *watchRegistry) touch(keys []store.KeyRef) {
 			continue
 		}
 		for c := range r.keys[k] {
+			c.watchDirty.Store(true)
+		}
+	}
+}
+
+// touchExisting marks the watchers of watched keys of db that exist, before FLUSHDB or
+// FLUSHALL drops them: Redis aborts only the transactions whose watched key existed.
+func (r *watchRegistry) touchExisting(db int, exists func(key string) bool) {
+	if r.n.Load() == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dbs[db] == 0 {
+		return
+	}
+	for wk, set := range r.keys {
+		if wk.DB != db || !exists(wk.Key) {
+			continue
+		}
+		for c := range set {
 			c.watchDirty.Store(true)
 		}
 	}

@@ -177,7 +177,7 @@ func (tx *Tx) FlushAll() {
 	for db := 0; db < Databases; db++ {
 		tx.flushed |= 1 << db
 		tx.deltas[db] = 0
-		tx.touched = append(tx.touched, KeyRef{DB: db, All: true})
+		tx.touched = append(tx.touched, KeyRef{DB: db, All: true, Flush: true})
 	}
 }
 
@@ -204,7 +204,7 @@ func (tx *Tx) FlushDB(db int) {
 	}
 	tx.flushed |= 1 << db
 	tx.deltas[db] = 0
-	tx.touched = append(tx.touched, KeyRef{DB: db, All: true})
+	tx.touched = append(tx.touched, KeyRef{DB: db, All: true, Flush: true})
 }
 
 // Member access for collections. Every data type file builds on these.

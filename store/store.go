@@ -71,6 +71,9 @@ type KeyRef struct {
 	DB  int
 	Key string
 	All bool
+	// Flush: All because of FLUSHDB/FLUSHALL, whose WATCH effect the server decides
+	// before the flush (only watched keys that existed are touched, as in Redis).
+	Flush bool
 }
 
 // Store is the data layer: key encoding, metadata and the single commit path.
