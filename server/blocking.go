@@ -158,6 +158,7 @@ func (c *Ctx) block(keys [][]byte, timeout time.Duration, attempt func(tx *store
 		}
 		select {
 		case <-w.ch:
+			c.blockedRetry = true
 		case <-deadline:
 			return errBlockTimeout
 		case <-c.closing:

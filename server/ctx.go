@@ -35,7 +35,10 @@ type Ctx struct {
 	Tx   *store.Tx
 	// InExec is set while the command runs inside EXEC: blocking commands must not block.
 	InExec bool
-	failed bool
+	// blockedRetry is set while a blocked client retries after a wake-up: a key that
+	// now holds another type counts as empty instead of answering WRONGTYPE.
+	blockedRetry bool
+	failed       bool
 }
 
 // Error replies with an error and marks the command failed, so its changes are dropped.

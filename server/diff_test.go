@@ -90,14 +90,6 @@ var knownDiffs = []diffKnown{
 			"they blocked; Redis 7.0 serves them first come first served (two BLPOP l clients, RPUSH l a b: the " +
 			"first gets a, the second b; with one element only the first is served). Strata's order is random",
 	},
-	{
-		ID: "blocking-wrongtype", Cmd: "BLPOP BZPOPMIN",
-		Scenarios: []string{"clients: blocked on a key of another type", "clients: blocked on a sorted set key of another type"},
-		Note: "server/blocking.go Ctx.block: a blocked client retries on every write to its key and answers " +
-			"WRONGTYPE when the key now holds another type (BLPOP k2 0 blocked, then SET k2 v); Redis 7.0 keeps " +
-			"it blocked until the key holds a list (then DEL k2, RPUSH k2 z serves it z). The retry should treat a " +
-			"key of the wrong type as empty once the client is blocked",
-	},
 }
 
 // diffAvoid reports whether a knownDiffs entry keeps the generator from emitting args.

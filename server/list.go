@@ -446,6 +446,9 @@ func listPopFirst(c *Ctx, tx *store.Tx, keys [][]byte, left bool, count int64, r
 	for _, key := range keys {
 		vals, exists, err := tx.ListPop(c.DB, key, left, count)
 		if err != nil {
+			if c.blockedRetry && errors.Is(err, store.ErrWrongType) {
+				continue // a blocked client waits for a list, as in Redis
+			}
 			c.Fail(err)
 			return true
 		}

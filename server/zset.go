@@ -508,6 +508,9 @@ func zPopFirst(c *Ctx, tx *store.Tx, keys [][]byte, max bool, count int64,
 	for _, key := range keys {
 		z, err := tx.LoadZSet(c.DB, key)
 		if err != nil {
+			if c.blockedRetry && errors.Is(err, store.ErrWrongType) {
+				continue // a blocked client waits for a sorted set, as in Redis
+			}
 			zfail(c, err)
 			return true
 		}
