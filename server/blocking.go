@@ -13,11 +13,13 @@ import (
 )
 
 // blockRegistry wakes clients blocked in BLPOP and friends when a key they wait on is
-// written.
+// written. Clients are served first come, first served, as in Redis: a write wakes only
+// the longest-waiting client of the key, and a client that leaves the line (served,
+// timed out, gone) wakes the next one, which finds whatever is left.
 type blockRegistry struct {
 	mu      sync.Mutex
 	n       atomic.Int64
-	waiters map[store.KeyRef]map[*waiter]struct{}
+	waiters map[store.KeyRef][]*waiter // in the order the clients blocked
 	dbs     [store.Databases]int
 	closed  bool
 }
@@ -27,7 +29,7 @@ type waiter struct {
 	keys []store.KeyRef
 }
 
-func (r *blockRegistry) init() { r.waiters = map[store.KeyRef]map[*waiter]struct{}{} }
+func (r *blockRegistry) init() { r.waiters = map[store.KeyRef][]*waiter{} }
 
 func (r *blockRegistry) register(keys []store.KeyRef) *waiter {
 	w := &waiter{ch: make(chan struct{}, 1), keys: keys}
@@ -38,12 +40,7 @@ func (r *blockRegistry) register(keys []store.KeyRef) *waiter {
 		return w
 	}
 	for _, k := range keys {
-		set := r.waiters[k]
-		if set == nil {
-			set = map[*waiter]struct{}{}
-			r.waiters[k] = set
-		}
-		set[w] = struct{}{}
+		r.waiters[k] = append(r.waiters[k], w)
 		r.dbs[k.DB]++
 	}
 	r.n.Add(1)
@@ -57,11 +54,18 @@ func (r *blockRegistry) unregister(w *waiter) {
 		return
 	}
 	for _, k := range w.keys {
-		if set := r.waiters[k]; set != nil {
-			delete(set, w)
-			if len(set) == 0 {
-				delete(r.waiters, k)
+		line := r.waiters[k]
+		for i, x := range line {
+			if x == w {
+				line = append(line[:i:i], line[i+1:]...)
+				break
 			}
+		}
+		if len(line) == 0 {
+			delete(r.waiters, k)
+		} else {
+			r.waiters[k] = line
+			wake(line[0]) // the next in line looks for what may be left
 		}
 		r.dbs[k.DB]--
 	}
@@ -79,17 +83,15 @@ func (r *blockRegistry) signal(keys []store.KeyRef) {
 			if r.dbs[k.DB] == 0 {
 				continue
 			}
-			for wk, set := range r.waiters {
+			for wk, line := range r.waiters {
 				if wk.DB == k.DB {
-					for w := range set {
-						wake(w)
-					}
+					wake(line[0])
 				}
 			}
 			continue
 		}
-		for w := range r.waiters[k] {
-			wake(w)
+		if line := r.waiters[k]; len(line) > 0 {
+			wake(line[0])
 		}
 	}
 }
@@ -105,8 +107,8 @@ func (r *blockRegistry) closeAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
-	for _, set := range r.waiters {
-		for w := range set {
+	for _, line := range r.waiters {
+		for _, w := range line {
 			wake(w)
 		}
 	}

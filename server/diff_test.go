@@ -80,17 +80,7 @@ type diffKnown struct {
 
 // knownDiffs lists the Strata bugs the differential suite still finds. Every entry is
 // printed at the end of the run with the number of times it was hit.
-var knownDiffs = []diffKnown{
-	{
-		ID: "blocking-fifo", Cmd: "BLPOP BRPOP BZPOPMIN",
-		Scenarios: []string{"clients: BLPOP served first come first served", "clients: one element wakes one client",
-			"clients: sorted set pops served first come first served"},
-		Note: "server/blocking.go blockRegistry.signal/wake: a push wakes every client blocked on the key at once " +
-			"(in map order) and they race for the elements in tryLocked, so clients are not served in the order " +
-			"they blocked; Redis 7.0 serves them first come first served (two BLPOP l clients, RPUSH l a b: the " +
-			"first gets a, the second b; with one element only the first is served). Strata's order is random",
-	},
-}
+var knownDiffs = []diffKnown{}
 
 // diffAvoid reports whether a knownDiffs entry keeps the generator from emitting args.
 func diffAvoid(args []string) bool {
