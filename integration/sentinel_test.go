@@ -249,19 +249,37 @@ func TestSentinelFailover(t *testing.T) {
 		t.Errorf("the re-pointed follower's config file does not name the new master %s:\n%s", newMaster.addr, b)
 	}
 
-	// The old master comes back on its data and is turned into a follower.
+	// The old master comes back on its data and is turned into a follower of whichever
+	// server Sentinel names as master by then (on a loaded machine Sentinel may have
+	// failed over once more meanwhile).
 	m.start()
+	byAddr := map[string]*proc{f1.addr: f1, f2.addr: f2, m.addr: m}
 	eventually(t, 45*time.Second, "the old master to be turned into a follower", func() (bool, string) {
+		sc := sentinels[0].client()
+		v, err := sc.Do(context.Background(), "sentinel", "get-master-addr-by-name", "mymaster").StringSlice()
+		sc.Close()
+		if err != nil || len(v) != 2 || byAddr[v[0]+":"+v[1]] == nil || v[0]+":"+v[1] == m.addr {
+			return false, fmt.Sprintf("sentinel names %v (%v)", v, err)
+		}
+		current := byAddr[v[0]+":"+v[1]]
 		c := m.client()
 		defer c.Close()
 		st, err := info(c, "replication")
 		if err != nil {
 			return false, err.Error()
 		}
-		return st["role"] == "slave" && st["master_host"]+":"+st["master_port"] == newMaster.addr && st["master_link_status"] == "up",
-			fmt.Sprintf("role=%s master=%s:%s link=%s", st["role"], st["master_host"], st["master_port"], st["master_link_status"])
+		if st["role"] == "slave" && st["master_host"]+":"+st["master_port"] == current.addr && st["master_link_status"] == "up" {
+			newMaster = current
+			return true, ""
+		}
+		return false, fmt.Sprintf("role=%s master=%s:%s link=%s (sentinel's master %s)", st["role"], st["master_host"], st["master_port"], st["master_link_status"], current.addr)
 	})
 	rejoined := time.Since(killed)
+	if newMaster == f1 {
+		other = f2
+	} else {
+		other = f1
+	}
 
 	nc := newMaster.quick(t)
 	if err := nc.Set(ctx, "after-failover", "1", 0).Err(); err != nil {
