@@ -3,6 +3,7 @@ package repl
 import (
 	"bytes"
 	"crypto/tls"
+	"github.com/strata-kv/strata/internal/testtls"
 	"os"
 	"path/filepath"
 	"sort"
@@ -223,7 +224,7 @@ func TestReplContinueDropsStagedFiles(t *testing.T) {
 // TestReplTLS: a follower dials its master over TLS, checking the master's certificate
 // against the CA; with another CA it does not connect.
 func TestReplTLS(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testtls.New(t)
 	src := newFakeSource(t)
 	appendText(t, src, 100)
 	src.setFile("CURRENT", []byte("MANIFEST-000001\n"))
@@ -242,7 +243,7 @@ func TestReplTLS(t *testing.T) {
 		t.Errorf("compression over TLS = %q, want zstd", f.Compression())
 	}
 
-	other := newTestCA(t)
+	other := testtls.New(t)
 	tc2, err := ClientTLS(other.CAFile, "", "")
 	if err != nil {
 		t.Fatal(err)

@@ -2,15 +2,9 @@ package server
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,76 +16,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/strata-kv/strata/config"
+	"github.com/strata-kv/strata/internal/testtls"
 )
-
-// tlsFiles is a throwaway CA and a certificate it signed for 127.0.0.1 and localhost.
-type tlsFiles struct {
-	CAFile, CertFile, KeyFile string
-	Pool                      *x509.CertPool
-}
-
-func newTLSFiles(t testing.TB) *tlsFiles {
-	t.Helper()
-	dir := t.TempDir()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "strata test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "strata test server"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	f := &tlsFiles{
-		CAFile:   filepath.Join(dir, "ca.pem"),
-		CertFile: filepath.Join(dir, "cert.pem"),
-		KeyFile:  filepath.Join(dir, "key.pem"),
-		Pool:     x509.NewCertPool(),
-	}
-	f.Pool.AddCert(caCert)
-	for path, b := range map[string]*pem.Block{
-		f.CAFile:   {Type: "CERTIFICATE", Bytes: caDER},
-		f.CertFile: {Type: "CERTIFICATE", Bytes: der},
-		f.KeyFile:  {Type: "EC PRIVATE KEY", Bytes: keyDER},
-	} {
-		if err := os.WriteFile(path, pem.EncodeToMemory(b), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return f
-}
 
 // startTLSServer is startServer serving TLS with files' certificate. It builds the
 // listener as Listen does once it calls tlsListener: TLS inside limitListener.
-func startTLSServer(t testing.TB, files *tlsFiles, edit ...func(*config.Config)) *testServer {
+func startTLSServer(t testing.TB, files *testtls.Files, edit ...func(*config.Config)) *testServer {
 	t.Helper()
 	cfg := testConfig(t.TempDir())
 	cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile = files.CertFile, files.KeyFile
@@ -119,7 +49,7 @@ func tlsClient(t testing.TB, ts *testServer, pool *x509.CertPool, proto int) *re
 }
 
 func TestTLSClient(t *testing.T) {
-	files := newTLSFiles(t)
+	files := testtls.New(t)
 	ts := startTLSServer(t, files)
 	for _, proto := range []int{2, 3} {
 		c := tlsClient(t, ts, files.Pool, proto)
@@ -161,7 +91,7 @@ func TestTLSClient(t *testing.T) {
 	if _, err := plain.Ping(ctxT(t)).Result(); err == nil {
 		t.Fatal("PING over plain TCP to a TLS port succeeded")
 	}
-	other := newTLSFiles(t)
+	other := testtls.New(t)
 	if _, err := tlsClient(t, ts, other.Pool, 2).Ping(ctxT(t)).Result(); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("PING trusting another CA = %v, want a certificate error", err)
 	}
@@ -190,12 +120,12 @@ func TestTLSListenerConfig(t *testing.T) {
 
 // TestTLSCertificateReload: a renewed certificate is served without a restart.
 func TestTLSCertificateReload(t *testing.T) {
-	files := newTLSFiles(t)
+	files := testtls.New(t)
 	ts := startTLSServer(t, files)
 	if _, err := tlsClient(t, ts, files.Pool, 2).Ping(ctxT(t)).Result(); err != nil {
 		t.Fatal(err)
 	}
-	renewed := newTLSFiles(t)
+	renewed := testtls.New(t)
 	for from, to := range map[string]string{renewed.CertFile: files.CertFile, renewed.KeyFile: files.KeyFile} {
 		b, err := os.ReadFile(from)
 		if err != nil {
@@ -219,7 +149,7 @@ func TestTLSCertificateReload(t *testing.T) {
 // TestReplTLSFollower: a follower with tls_replication replicates from a TLS master,
 // checking its certificate against tls_ca_file.
 func TestReplTLSFollower(t *testing.T) {
-	files := newTLSFiles(t)
+	files := testtls.New(t)
 	master := startTLSServer(t, files)
 	follower := startServer(t, func(c *config.Config) {
 		c.Replication.TLSReplication = true
