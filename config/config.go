@@ -70,6 +70,7 @@ type Server struct {
 	LogLevel             string   `toml:"log_level"`
 	SlowlogLogSlowerThan Duration `toml:"slowlog_log_slower_than"`
 	SlowlogMaxLen        int      `toml:"slowlog_max_len"`
+	Threads              int      `toml:"threads"`       // 0: half the CPUs the process may use
 	TLSCertFile          string   `toml:"tls_cert_file"` // with tls_key_file: serve TLS
 	TLSKeyFile           string   `toml:"tls_key_file"`
 	TLSCAFile            string   `toml:"tls_ca_file"` // CAs a follower checks its master against
@@ -99,7 +100,7 @@ func Default() Config {
 		},
 		RocksDB: RocksDB{
 			BlockCacheSize:  256 << 20,
-			WriteBufferSize: 64 << 20,
+			WriteBufferSize: 32 << 20,
 			MaxWriteBuffers: 3,
 			Compression:     "lz4",
 			BloomBitsPerKey: 10,
@@ -170,6 +171,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.SlowlogMaxLen < 0 {
 		return bad("server.slowlog_max_len", "must not be negative")
+	}
+	if c.Server.Threads < 0 || c.Server.Threads > 1024 {
+		return bad("server.threads", "must be between 0 and 1024, got %d", c.Server.Threads)
 	}
 	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
 		if c.Server.TLSCertFile == "" {

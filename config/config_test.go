@@ -174,6 +174,8 @@ func TestValidateNamesKey(t *testing.T) {
 		{"server.timeout", func(c *Config) { c.Server.Timeout = Duration(-time.Second) }},
 		{"server.log_level", func(c *Config) { c.Server.LogLevel = "trace" }},
 		{"server.slowlog_max_len", func(c *Config) { c.Server.SlowlogMaxLen = -1 }},
+		{"server.threads", func(c *Config) { c.Server.Threads = -1 }},
+		{"server.threads", func(c *Config) { c.Server.Threads = 5000 }},
 		{"rocksdb.block_cache_size", func(c *Config) { c.RocksDB.BlockCacheSize = 0 }},
 		{"rocksdb.write_buffer_size", func(c *Config) { c.RocksDB.WriteBufferSize = 1 }},
 		{"rocksdb.max_write_buffers", func(c *Config) { c.RocksDB.MaxWriteBuffers = 1 }},

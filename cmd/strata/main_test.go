@@ -394,3 +394,21 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+func TestCommandThreads(t *testing.T) {
+	for _, tc := range []struct {
+		configured int
+		envSet     bool
+		cpus, want int
+	}{
+		{configured: 3, envSet: true, cpus: 8, want: 3},
+		{configured: 0, envSet: true, cpus: 8, want: 8},
+		{configured: 0, envSet: false, cpus: 8, want: 4},
+		{configured: 0, envSet: false, cpus: 2, want: 1},
+		{configured: 0, envSet: false, cpus: 1, want: 1},
+	} {
+		if got := commandThreads(tc.configured, tc.envSet, tc.cpus); got != tc.want {
+			t.Errorf("commandThreads(%d, %v, %d) = %d, want %d", tc.configured, tc.envSet, tc.cpus, got, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -47,6 +48,9 @@ func serverCmd() *cobra.Command {
 				return err
 			}
 			log := newLogger(cfg.Server.LogLevel)
+			threads := commandThreads(cfg.Server.Threads, os.Getenv("GOMAXPROCS") != "", runtime.GOMAXPROCS(0))
+			runtime.GOMAXPROCS(threads)
+			log.Info().Int("threads", threads).Msg("command threads")
 			srv, err := server.New(cfg, cfgFile, log)
 			if err != nil {
 				return err
@@ -76,6 +80,19 @@ func serverCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "data directory (overrides the file)")
 	cmd.Flags().StringVar(&replicaOf, "replicaof", "", "follow the master at HOST:PORT (overrides the file)")
 	return cmd
+}
+
+// commandThreads resolves server.threads: an explicit count wins, then $GOMAXPROCS,
+// then half the CPUs the process may use (cpus), at least one.
+func commandThreads(configured int, envSet bool, cpus int) int {
+	switch {
+	case configured > 0:
+		return configured
+	case envSet:
+		return cpus
+	default:
+		return max(1, cpus/2)
+	}
 }
 
 func newLogger(level string) zerolog.Logger {
