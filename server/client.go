@@ -161,14 +161,13 @@ func (c *Client) flush() {
 }
 
 // execute runs one command from the wire.
-func (c *Client) execute(args [][]byte) {
-	start := time.Now()
+func (c *Client) execute(args [][]byte, start time.Time) {
 	cmd := c.admit(args)
 	if cmd == nil {
 		return
 	}
 	c.run(cmd, args, nil)
-	c.srv.recordCall(cmd, args, start, c)
+	c.srv.recordCall(cmd, args, time.Since(start), c)
 }
 
 // admit is the single place where arity, auth, MULTI queueing, subscribed mode and the
@@ -176,7 +175,6 @@ func (c *Client) execute(args [][]byte) {
 // already answered (an error, or QUEUED).
 func (c *Client) admit(args [][]byte) *Command {
 	s := c.srv
-	c.lastActive.Store(time.Now().UnixMilli())
 	n := 0
 	for _, a := range args {
 		n += len(a)
@@ -344,9 +342,8 @@ func truncArg(a []byte) string {
 	return string(a)
 }
 
-func (s *Server) recordCall(cmd *Command, args [][]byte, start time.Time, c *Client) {
+func (s *Server) recordCall(cmd *Command, args [][]byte, d time.Duration, c *Client) {
 	s.stats.commandsProcessed.Add(1)
-	d := time.Since(start)
 	cmd.calls.Add(1)
 	cmd.usec.Add(d.Microseconds())
 	s.slowlog.maybeAdd(s, d, args, c)

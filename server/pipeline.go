@@ -19,13 +19,13 @@ type pipeline struct {
 
 type replySeg struct{ start, end int }
 
-// executePipeline runs several commands received together.
-func (c *Client) executePipeline(cmds []redcon.Command) {
+// executePipeline runs several commands received together; start is when the first
+// one began, and each command ends when the next begins (one clock read per command).
+func (c *Client) executePipeline(cmds []redcon.Command, start time.Time) {
 	for _, rc := range cmds {
 		if c.quitting {
 			break
 		}
-		start := time.Now()
 		cmd := c.admit(rc.Args)
 		if cmd == nil {
 			continue
@@ -36,7 +36,9 @@ func (c *Client) executePipeline(cmds []redcon.Command) {
 			c.endBatch()
 			c.run(cmd, rc.Args, nil)
 		}
-		c.srv.recordCall(cmd, rc.Args, start, c)
+		end := time.Now()
+		c.srv.recordCall(cmd, rc.Args, end.Sub(start), c)
+		start = end
 	}
 	c.endBatch()
 }

@@ -372,11 +372,13 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 			conn.Close()
 		}
 	}()
+	now := time.Now()
+	c.lastActive.Store(now.UnixMilli())
 	if rest := conn.ReadPipeline(); len(rest) > 0 {
 		cmds := make([]redcon.Command, 0, len(rest)+1)
-		c.executePipeline(append(append(cmds, cmd), rest...))
+		c.executePipeline(append(append(cmds, cmd), rest...), now)
 	} else {
-		c.execute(cmd.Args)
+		c.execute(cmd.Args, now)
 	}
 	c.flush()
 }
