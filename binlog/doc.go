@@ -46,4 +46,7 @@
 // is sticky: the log refuses every later append until it is reopened, because after a
 // failed fsync the kernel may have dropped the dirty pages and nothing written since
 // can be trusted.
+//
+// The fsyncs (fdatasync) run on a thread of their own outside Go's scheduler
+// (syncer.go), so a slow disk flush does not hold up the goroutines serving clients.
 package binlog

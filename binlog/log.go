@@ -105,6 +105,8 @@ type Log struct {
 	lastSync       time.Time
 	synced         atomic.Uint64 // every record up to this ID is fsynced
 	syncMu         sync.Mutex    // one fsync at a time; waiters behind it share the next
+	syncerOnce     sync.Once
+	syncer         *syncer // fdatasync off the Go scheduler; nil: in place
 	notify         chan struct{} // closed and replaced on every append
 
 	stop chan struct{}
@@ -407,7 +409,7 @@ func (l *Log) syncLocked() error {
 	if !l.dirty {
 		return nil
 	}
-	if err := datasync(l.f); err != nil {
+	if err := l.datasync(l.f); err != nil {
 		seg := l.segs[len(l.segs)-1]
 		l.err = fmt.Errorf("fsync %s: %w", seg.path, err)
 		return fmt.Errorf("binlog: %w", l.err)
@@ -441,7 +443,7 @@ func (l *Log) WaitDurable(id uint64) error {
 	}
 	target, f, path := l.lastID, l.f, l.segs[len(l.segs)-1].path
 	l.mu.Unlock()
-	err := datasync(f)
+	err := l.datasync(f)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {
@@ -630,6 +632,10 @@ func (l *Log) Close() error {
 	}
 	l.mu.Unlock()
 	l.bg.Wait()
+	l.syncerOnce.Do(func() {}) // no syncer starts after this
+	if l.syncer != nil {
+		l.syncer.close()
+	}
 	return err
 }
 
@@ -692,16 +698,22 @@ func (l *Log) Reset(lastID uint64) error {
 }
 
 // datasync makes a segment's appended records durable. fdatasync skips the inode
-// times that fsync would also write (what Redis uses for its AOF); other File
+// times that fsync would also write (what Redis uses for its AOF); it runs on the
+// syncer's thread, or in place if that thread could not start. Other File
 // implementations (tests) get their own Sync.
-func datasync(f File) error {
-	if osf, ok := f.(*os.File); ok {
-		for {
-			err := unix.Fdatasync(int(osf.Fd()))
-			if err != unix.EINTR {
-				return err
-			}
+func (l *Log) datasync(f File) error {
+	osf, ok := f.(*os.File)
+	if !ok {
+		return f.Sync()
+	}
+	l.syncerOnce.Do(func() { l.syncer, _ = newSyncer() })
+	if l.syncer != nil {
+		return l.syncer.datasync(osf)
+	}
+	for {
+		err := unix.Fdatasync(int(osf.Fd()))
+		if err != unix.EINTR {
+			return err
 		}
 	}
-	return f.Sync()
 }
