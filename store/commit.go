@@ -527,7 +527,14 @@ func (s *Store) noteRangeDelete() {
 // AppliedID is the ID of the last binlog record applied to RocksDB.
 func (s *Store) AppliedID() uint64 { return s.applied.Load() }
 
+// threadedWriteMin is the batch size (in changes) from which a group write goes to
+// the writer thread: below it, the hand-over costs more than the write.
+const threadedWriteMin = 64
+
 func (s *Store) writeRep(rep []byte) error {
+	if s.writer != nil && binary.LittleEndian.Uint32(rep[8:]) >= threadedWriteMin {
+		return s.writer.write(s.db, rep)
+	}
 	wb := grockWriteBatchFrom(rep)
 	defer wb.Destroy()
 	return s.db.Write(s.wo, wb)

@@ -1,0 +1,193 @@
+package store
+
+/*
+#cgo LDFLAGS: -lrocksdb
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <rocksdb/c.h>
+
+typedef struct {
+	int req, reply;           // pipe ends: one byte per batch each way
+	rocksdb_t* db;
+	rocksdb_writeoptions_t* wo;
+	rocksdb_writebatch_t* wb; // set by Go before each request
+	char* err;                // RocksDB's error message for the last batch, or NULL
+} strata_writer_t;
+
+// strata_writer applies the batch in w->wb for each byte read from w->req and
+// answers with a byte on w->reply, until w->req reaches EOF.
+static void* strata_writer(void* arg) {
+	strata_writer_t* w = arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); // a closed reply pipe is EPIPE, not a signal
+	for (;;) {
+		char c;
+		ssize_t n = read(w->req, &c, 1);
+		if (n < 0 && errno == EINTR) continue;
+		if (n != 1) break;
+		w->err = NULL;
+		rocksdb_write(w->db, w->wo, w->wb, &w->err);
+		ssize_t m;
+		do { m = write(w->reply, &c, 1); } while (m < 0 && errno == EINTR);
+		if (m != 1) break;
+	}
+	close(w->req);
+	close(w->reply);
+	return NULL;
+}
+
+static int strata_start_writer(strata_writer_t* w) {
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_t t;
+	int rc = pthread_create(&t, &attr, strata_writer, w);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+static rocksdb_writeoptions_t* strata_writeoptions(int disable_wal) {
+	rocksdb_writeoptions_t* wo = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_disable_WAL(wo, disable_wal);
+	return wo;
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/linxGnu/grocksdb"
+)
+
+// writer applies the commit path's batches to RocksDB on a thread outside Go's
+// scheduler. A goroutine inside a long C call keeps its scheduler slot until the
+// runtime's monitor takes it away (polling every 20µs meanwhile), so a group write of
+// tens of microseconds would stall the goroutines serving clients; here the commit
+// leader waits on a pipe in the network poller instead, and the memtable work runs
+// on another core while the clients' next commands are parsed and queued.
+type writer struct {
+	mu    sync.Mutex
+	c     *C.strata_writer_t // C memory shared with the thread; freed after it exits
+	req   *os.File           // write end: a byte per batch
+	reply *os.File           // read end, in the poller: a byte per applied batch
+}
+
+// rocksHandle returns the C handle inside a grocksdb.DB, whose only way out is an
+// unexported first field; nil if the type no longer looks that way.
+func rocksHandle(db *grocksdb.DB) unsafe.Pointer {
+	t := reflect.TypeOf(grocksdb.DB{})
+	if t.NumField() == 0 || t.Field(0).Offset != 0 || t.Field(0).Type.Kind() != reflect.Pointer {
+		return nil
+	}
+	return *(*unsafe.Pointer)(unsafe.Pointer(db))
+}
+
+var (
+	errNoHandle     = errors.New("store: no RocksDB handle for the writer thread")
+	errWriterClosed = errors.New("store: writer thread stopped")
+)
+
+// newWriter starts the writing thread, which writes without RocksDB's WAL when
+// disableWAL (the binlog stands in for it).
+func newWriter(disableWAL bool) (*writer, error) {
+	var reqFDs, replyFDs [2]int
+	if err := syscall.Pipe2(reqFDs[:], syscall.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("store: writer pipe: %w", err)
+	}
+	if err := syscall.Pipe2(replyFDs[:], syscall.O_CLOEXEC); err != nil {
+		syscall.Close(reqFDs[0])
+		syscall.Close(reqFDs[1])
+		return nil, fmt.Errorf("store: writer pipe: %w", err)
+	}
+	closeAll := func() {
+		for _, fd := range []int{reqFDs[0], reqFDs[1], replyFDs[0], replyFDs[1]} {
+			syscall.Close(fd)
+		}
+	}
+	if err := syscall.SetNonblock(replyFDs[0], true); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("store: writer pipe: %w", err)
+	}
+	dw := C.int(0)
+	if disableWAL {
+		dw = 1
+	}
+	c := (*C.strata_writer_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.strata_writer_t{}))))
+	if c == nil {
+		closeAll()
+		return nil, fmt.Errorf("store: writer: %w", syscall.ENOMEM)
+	}
+	c.req, c.reply = C.int(reqFDs[0]), C.int(replyFDs[1])
+	c.wo = C.strata_writeoptions(dw)
+	if rc := C.strata_start_writer(c); rc != 0 {
+		C.rocksdb_writeoptions_destroy(c.wo)
+		C.free(unsafe.Pointer(c))
+		closeAll()
+		return nil, fmt.Errorf("store: start writer thread: %w", syscall.Errno(rc))
+	}
+	return &writer{
+		c:     c,
+		req:   os.NewFile(uintptr(reqFDs[1]), "rocksdb-write-req"),
+		reply: os.NewFile(uintptr(replyFDs[0]), "rocksdb-write-reply"),
+	}, nil
+}
+
+// write applies a batch in RocksDB's wire representation to db.
+func (w *writer) write(db *grocksdb.DB, rep []byte) error {
+	h := rocksHandle(db)
+	if h == nil {
+		return errNoHandle
+	}
+	wb := C.rocksdb_writebatch_create_from((*C.char)(unsafe.Pointer(&rep[0])), C.size_t(len(rep)))
+	defer C.rocksdb_writebatch_destroy(wb)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.c == nil {
+		return errWriterClosed
+	}
+	w.c.db, w.c.wb = (*C.rocksdb_t)(h), wb
+	var b [1]byte
+	if _, err := w.req.Write(b[:]); err != nil {
+		return fmt.Errorf("writer request: %w", err)
+	}
+	if _, err := io.ReadFull(w.reply, b[:]); err != nil {
+		return fmt.Errorf("writer reply: %w", err)
+	}
+	if w.c.err != nil {
+		msg := C.GoString(w.c.err)
+		C.rocksdb_free(unsafe.Pointer(w.c.err))
+		w.c.err = nil
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// close stops the thread once no batch is in flight: it sees the end of its requests,
+// closes its ends and exits, and the reply pipe reads EOF once it has.
+func (w *writer) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.c == nil {
+		return
+	}
+	w.req.Close()
+	_, _ = io.Copy(io.Discard, w.reply)
+	w.reply.Close()
+	C.rocksdb_writeoptions_destroy(w.c.wo)
+	C.free(unsafe.Pointer(w.c))
+	w.c = nil
+}

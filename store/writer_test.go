@@ -1,0 +1,73 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// The store hands large group writes to the writer thread; it must be running, and what
+// it writes must be what the group held, in order.
+func TestWriterThreadAppliesLargeGroups(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	if s.writer == nil {
+		t.Fatal("no writer thread: the RocksDB handle was not found")
+	}
+	rep := newBatchRep(300)
+	for i := 0; i < 3*threadedWriteMin; i++ {
+		rep.add(OpPut, []byte(fmt.Sprintf("t|%04d", i)), []byte("first"))
+	}
+	for i := 0; i < 3*threadedWriteMin; i += 2 {
+		rep.add(OpPut, []byte(fmt.Sprintf("t|%04d", i)), []byte("second"))
+	}
+	rep.add(OpDelete, []byte("t|0001"), nil)
+	if err := s.writeRep(rep.bytes()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3*threadedWriteMin; i++ {
+		v, err := s.db.GetBytes(s.ro, []byte(fmt.Sprintf("t|%04d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "first"
+		switch {
+		case i == 1:
+			want = ""
+		case i%2 == 0:
+			want = "second"
+		}
+		if string(v) != want {
+			t.Fatalf("t|%04d = %q, want %q", i, v, want)
+		}
+	}
+}
+
+// A batch RocksDB rejects comes back as its error message.
+func TestWriterThreadReportsErrors(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	bad := newBatchRep(threadedWriteMin)
+	for i := 0; i < threadedWriteMin; i++ {
+		bad.add(OpPut, []byte(fmt.Sprintf("b|%04d", i)), []byte("v"))
+	}
+	rep := bad.bytes()
+	rep[8]++ // the header claims one record more than the batch holds
+	err := s.writer.write(s.db, rep)
+	if err == nil || !strings.Contains(err.Error(), "wrong count") {
+		t.Fatalf("a batch with a wrong count: err = %v, want RocksDB's corruption error", err)
+	}
+}
+
+// After close the thread is gone and a write fails instead of hanging.
+func TestWriterThreadClose(t *testing.T) {
+	w, err := newWriter(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.close()
+	s := openTest(t, t.TempDir())
+	rep := newBatchRep(1)
+	rep.add(OpPut, []byte("k"), []byte("v"))
+	if err := w.write(s.db, rep.bytes()); err == nil {
+		t.Fatal("write through a closed writer succeeded")
+	}
+}
