@@ -485,6 +485,18 @@ func listBMove(c *Ctx, srcLeft, dstLeft bool, timeoutArg []byte) {
 		return
 	}
 	err := c.block(listDedup(c.Args[1:3]), timeout, func(tx *store.Tx) bool {
+		if c.blockedRetry {
+			// A blocked client waits for a list at the source, as in Redis: another
+			// type there is not an error, only not a list yet.
+			k, err := tx.Load(c.DB, c.Args[1])
+			if err != nil {
+				c.Fail(err)
+				return true
+			}
+			if k.Exists() && k.Meta.Type != store.TypeList {
+				return false
+			}
+		}
 		return listMove(c, tx, srcLeft, dstLeft)
 	})
 	if errors.Is(err, errBlockTimeout) {

@@ -547,6 +547,40 @@ func TestListBlockingWokenByPush(t *testing.T) {
 	})
 }
 
+// TestListBlockedSourceChangesType: a blocked BLMOVE keeps waiting while its source
+// holds another type, and moves once it is a list again; a destination of another type
+// is WRONGTYPE when an element arrives (both as Redis 7 does).
+func TestListBlockedSourceChangesType(t *testing.T) {
+	ltProtocols(t, func(t *testing.T, ts *testServer, proto int) {
+		c := ts.client(t, proto)
+		ch := ltAsync(t, ts, proto, "blmove", "src", "dst", "left", "right", "0")
+		ltWaitBlocked(t, ts, 1)
+		must(t, c, "set", "src", "string")
+		must(t, c, "del", "src")
+		must(t, c, "sadd", "src", "member")
+		must(t, c, "del", "src")
+		ltWaitBlocked(t, ts, 1)
+		must(t, c, "rpush", "src", "a")
+		ltAwait(t, ch, "a")
+		ltWantRange(t, c, "dst", "a")
+
+		must(t, c, "del", "src", "dst")
+		must(t, c, "set", "dst", "string")
+		ch = ltAsync(t, ts, proto, "brpoplpush", "src", "dst", "0")
+		ltWaitBlocked(t, ts, 1)
+		must(t, c, "rpush", "src", "b")
+		select {
+		case r := <-ch:
+			if r.err == nil || r.err.Error() != "WRONGTYPE Operation against a key holding the wrong kind of value" {
+				t.Fatalf("BRPOPLPUSH into a string = %#v, %v; want WRONGTYPE", r.v, r.err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("BRPOPLPUSH into a string still blocked")
+		}
+		ltWantRange(t, c, "src", "b")
+	})
+}
+
 // TestListBlockingOneElementTwoWaiters: one pushed element serves exactly one of two
 // blocked clients; the other keeps waiting until its timeout.
 func TestListBlockingOneElementTwoWaiters(t *testing.T) {
