@@ -12,6 +12,8 @@
 #   BENCH_PIPELINES  pipeline depths, space separated (default "1 16")
 #   BENCH_CLIENTS    parallel connections           (default 50)
 #   BENCH_RANGE      -r keyspace size               (default 1000000)
+#   BENCH_ROUNDS     rounds, Strata and Redis taking turns; the median is reported
+#                    (default 3)
 #   STRATA_BIN       the binary to test             (default bin/strata)
 #   BENCH_SYNC       durability to compare: "" (Strata's defaults against Redis without
 #                    persistence), "everysec" or "always" (Strata's binlog.sync against
@@ -26,6 +28,7 @@ TESTS=${TESTS,,}
 PIPELINES=${BENCH_PIPELINES:-1 16}
 CLIENTS=${BENCH_CLIENTS:-50}
 RANGE=${BENCH_RANGE:-1000000}
+ROUNDS=${BENCH_ROUNDS:-3}
 STRATA_BIN=${STRATA_BIN:-bin/strata}
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -136,6 +139,7 @@ echo "run:      $(show "${strata_cmd[@]}")"
 echo "          $(show "${redis_cmd[@]}")"
 [ -z "$SYNC" ] || echo "          \$TMP/strata.toml: [binlog] sync = \"$SYNC\""
 echo "          (\$TMP: a fresh temporary directory; PORT: a free loopback port per server)"
+echo "rounds:   $ROUNDS, Strata and Redis taking turns; each figure is the median"
 for p in $PIPELINES; do
 	echo "bench:    redis-benchmark -h 127.0.0.1 -p PORT ${bench_args[*]} -t $TESTS -P $p --csv"
 done
@@ -200,14 +204,14 @@ run_bench() {
 		value=${line#*,}
 		value=${value%%,*}
 		[ "$name" = test ] && continue
-		rps[$server|$name|$p]=$value
+		rps[$server|$name|$p]+="$value "
 	done <<<"$out"
 	# redis-benchmark without a ZADD test (redis-tools before 7): run it as a custom command.
-	if [[ ",$tests," == *,zadd,* ]] && [ -z "${rps[$server|ZADD|$p]:-}" ]; then
+	if [[ ",$tests," == *,zadd,* ]] && [[ "$out" != *'"ZADD"'* ]]; then
 		out=$(redis-benchmark -h 127.0.0.1 -p "$port" "${bench_args[@]}" -P "$p" --csv \
 			ZADD myzset __rand_int__ element:__rand_int__ 2>>"$work/bench.err" </dev/null | tail -n1)
 		value=$(echo "$out" | tr -d '"' | cut -d, -f2)
-		rps[$server|ZADD|$p]=$value
+		rps[$server|ZADD|$p]+="$value "
 	fi
 }
 
@@ -223,9 +227,16 @@ for t in "${test_list[@]}"; do
 	fi
 done
 
-for p in $PIPELINES; do
-	run_bench strata "$strata_port" "$p" "$strata_tests"
-	run_bench redis "$redis_port" "$p" "$TESTS"
+# median prints the middle of the numbers given (the lower middle for an even count).
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+	for p in $PIPELINES; do
+		run_bench strata "$strata_port" "$p" "$strata_tests"
+		run_bench redis "$redis_port" "$p" "$TESTS"
+	done
 done
 
 echo "| command | pipeline | strata rps | redis rps | strata/redis |"
@@ -233,8 +244,10 @@ echo "|---------|---------:|-----------:|----------:|-------------:|"
 for p in $PIPELINES; do
 	for t in "${test_list[@]}"; do
 		name=${t^^}
-		s=${rps[strata|$name|$p]:-}
-		r=${rps[redis|$name|$p]:-}
+		# shellcheck disable=SC2086 # one word per round
+		s=$(median ${rps[strata|$name|$p]:-})
+		# shellcheck disable=SC2086
+		r=$(median ${rps[redis|$name|$p]:-})
 		if [ -z "$s" ]; then
 			printf '| %s | %s | %s | %.0f | - |\n' "$name" "$p" "not supported" "${r:-0}"
 		else
