@@ -147,6 +147,14 @@ func Open(opts Options) (*Store, error) {
 	s.bbto.SetBlockCache(s.cache)
 	s.bbto.SetCacheIndexAndFilterBlocks(true)
 	s.bbto.SetPinL0FilterAndIndexBlocksInCache(true)
+	// Indexes and filters in small partitions: a whole-file filter of a large SST can
+	// outgrow a block cache shard, and a block larger than its shard is dropped as soon
+	// as it is used, so every lookup would read and checksum megabytes from the file.
+	s.bbto.SetIndexType(grocksdb.KTwoLevelIndexSearchIndexType)
+	s.bbto.SetPartitionFilters(true)
+	s.bbto.SetMetadataBlockSize(4096)
+	s.bbto.SetPinTopLevelIndexAndFilter(true)
+	s.bbto.SetCacheIndexAndFilterBlocksWithHighPriority(true)
 	if opts.BloomBitsPerKey > 0 {
 		s.bbto.SetFilterPolicy(grocksdb.NewBloomFilter(float64(opts.BloomBitsPerKey)))
 	}
