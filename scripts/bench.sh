@@ -12,8 +12,8 @@
 #   BENCH_PIPELINES  pipeline depths, space separated (default "1 16")
 #   BENCH_CLIENTS    parallel connections           (default 50)
 #   BENCH_RANGE      -r keyspace size               (default 1000000)
-#   BENCH_ROUNDS     rounds, Strata and Redis taking turns; the median is reported
-#                    (default 3)
+#   BENCH_ROUNDS     rounds, each on freshly started servers with Strata and Redis
+#                    taking turns; the median is reported (default 3)
 #   STRATA_BIN       the binary to test             (default bin/strata)
 #   BENCH_SYNC       durability to compare: "" (Strata's defaults against Redis without
 #                    persistence), "everysec" or "always" (Strata's binlog.sync against
@@ -89,23 +89,37 @@ redis_port=$(free_port "$strata_port")
 
 SYNC=${BENCH_SYNC:-}
 strata_cmd=("$STRATA_BIN" server --addr "127.0.0.1:$strata_port" --data-dir "$work/strata")
-redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work")
+redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/redis")
 case $SYNC in
 "") ;;
 always | everysec)
 	printf '[binlog]\nsync = "%s"\n' "$SYNC" >"$work/strata.toml"
 	strata_cmd+=(--config "$work/strata.toml")
-	redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync "$SYNC" --dir "$work")
+	redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync "$SYNC" --dir "$work/redis")
 	;;
 *) die "BENCH_SYNC must be empty, everysec or always" ;;
 esac
 
-"${strata_cmd[@]}" >"$work/strata.log" 2>&1 &
-strata_pid=$!
-"${redis_cmd[@]}" >"$work/redis.log" 2>&1 &
-redis_pid=$!
-wait_ready strata "$strata_port" "$strata_pid" "$work/strata.log"
-wait_ready redis-server "$redis_port" "$redis_pid" "$work/redis.log"
+# start_servers starts Strata and Redis on empty data directories.
+start_servers() {
+	rm -rf "$work/strata" "$work/redis"
+	mkdir -p "$work/redis"
+	"${strata_cmd[@]}" >"$work/strata.log" 2>&1 &
+	strata_pid=$!
+	"${redis_cmd[@]}" >"$work/redis.log" 2>&1 &
+	redis_pid=$!
+	wait_ready strata "$strata_port" "$strata_pid" "$work/strata.log"
+	wait_ready redis-server "$redis_port" "$redis_pid" "$work/redis.log"
+}
+
+stop_servers() {
+	kill "$strata_pid" "$redis_pid" 2>/dev/null || true
+	wait "$strata_pid" "$redis_pid" 2>/dev/null || true
+	strata_pid=""
+	redis_pid=""
+}
+
+start_servers
 
 bench_args=(-r "$RANGE" -n "$N" -c "$CLIENTS" -q)
 
@@ -139,7 +153,7 @@ echo "run:      $(show "${strata_cmd[@]}")"
 echo "          $(show "${redis_cmd[@]}")"
 [ -z "$SYNC" ] || echo "          \$TMP/strata.toml: [binlog] sync = \"$SYNC\""
 echo "          (\$TMP: a fresh temporary directory; PORT: a free loopback port per server)"
-echo "rounds:   $ROUNDS, Strata and Redis taking turns; each figure is the median"
+echo "rounds:   $ROUNDS, each on freshly started servers, Strata and Redis taking turns; each figure is the median"
 for p in $PIPELINES; do
 	echo "bench:    redis-benchmark -h 127.0.0.1 -p PORT ${bench_args[*]} -t $TESTS -P $p --csv"
 done
@@ -233,6 +247,10 @@ median() {
 }
 
 for round in $(seq 1 "$ROUNDS"); do
+	if [ "$round" -gt 1 ]; then
+		stop_servers
+		start_servers
+	fi
 	for p in $PIPELINES; do
 		run_bench strata "$strata_port" "$p" "$strata_tests"
 		run_bench redis "$redis_port" "$p" "$TESTS"
