@@ -89,12 +89,17 @@ type writer struct {
 // rocksHandle returns the C handle inside a grocksdb.DB, whose only way out is an
 // unexported first field; nil if the type no longer looks that way.
 func rocksHandle(db *grocksdb.DB) unsafe.Pointer {
-	t := reflect.TypeOf(grocksdb.DB{})
-	if t.NumField() == 0 || t.Field(0).Offset != 0 || t.Field(0).Type.Kind() != reflect.Pointer {
+	if !handleFirst {
 		return nil
 	}
 	return *(*unsafe.Pointer)(unsafe.Pointer(db))
 }
+
+// handleFirst: grocksdb.DB starts with its C handle (true of the pinned v1.7.15).
+var handleFirst = func() bool {
+	t := reflect.TypeOf(grocksdb.DB{})
+	return t.NumField() > 0 && t.Field(0).Offset == 0 && t.Field(0).Type.Kind() == reflect.Pointer
+}()
 
 var (
 	errNoHandle     = errors.New("store: no RocksDB handle for the writer thread")
