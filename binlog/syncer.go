@@ -1,6 +1,7 @@
 package binlog
 
 /*
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +14,7 @@ package binlog
 static void* strata_syncer(void* arg) {
 	int req = ((int*)arg)[0], reply = ((int*)arg)[1];
 	free(arg);
+	pthread_setname_np(pthread_self(), "binlog:fsync");
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);

@@ -2,6 +2,7 @@ package store
 
 /*
 #cgo LDFLAGS: -lrocksdb
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,7 @@ typedef struct {
 // answers with a byte on w->reply, until w->req reaches EOF.
 static void* strata_writer(void* arg) {
 	strata_writer_t* w = arg;
+	pthread_setname_np(pthread_self(), "rocksdb:write");
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
