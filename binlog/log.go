@@ -106,7 +106,7 @@ type Log struct {
 	synced         atomic.Uint64 // every record up to this ID is fsynced
 	syncMu         sync.Mutex    // one fsync at a time; waiters behind it share the next
 	syncerOnce     sync.Once
-	syncer         *syncer // fdatasync off the Go scheduler; nil: in place
+	syncer         *syncer       // fdatasync off the Go scheduler; nil: in place
 	notify         chan struct{} // closed and replaced on every append
 
 	stop chan struct{}

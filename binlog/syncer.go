@@ -56,50 +56,27 @@ import "C"
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
 	"os"
-	"sync"
 	"syscall"
+
+	"github.com/strata-kv/strata/internal/threadpipe"
 )
 
-// syncer runs fdatasync on a thread outside Go's scheduler. A goroutine blocked in a
-// system call keeps its scheduler slot until the runtime's monitor takes it away, and
-// the monitor polls every 20µs meanwhile: a 100µs+ fsync costs a dozen context switches
-// and stalls the commands queued behind it. Here the goroutine waits on a pipe in the
-// network poller instead, and the other goroutines keep running.
-type syncer struct {
-	mu    sync.Mutex
-	req   *os.File // write end: descriptors to sync
-	reply *os.File // read end, in the poller: one errno per request
-}
+// syncer runs fdatasync on a thread outside Go's scheduler (see package threadpipe):
+// the goroutines serving clients keep running while the disk flushes.
+type syncer struct{ p *threadpipe.Pipe }
 
 // newSyncer starts the syncing thread.
 func newSyncer() (*syncer, error) {
-	var reqFDs, replyFDs [2]int
-	if err := syscall.Pipe2(reqFDs[:], syscall.O_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("binlog: syncer pipe: %w", err)
+	p, err := threadpipe.New("binlog-fsync")
+	if err != nil {
+		return nil, fmt.Errorf("binlog: %w", err)
 	}
-	if err := syscall.Pipe2(replyFDs[:], syscall.O_CLOEXEC); err != nil {
-		syscall.Close(reqFDs[0])
-		syscall.Close(reqFDs[1])
-		return nil, fmt.Errorf("binlog: syncer pipe: %w", err)
-	}
-	if err := syscall.SetNonblock(replyFDs[0], true); err != nil {
-		for _, fd := range []int{reqFDs[0], reqFDs[1], replyFDs[0], replyFDs[1]} {
-			syscall.Close(fd)
-		}
-		return nil, fmt.Errorf("binlog: syncer pipe: %w", err)
-	}
-	if rc := C.strata_start_syncer(C.int(reqFDs[0]), C.int(replyFDs[1])); rc != 0 {
-		for _, fd := range []int{reqFDs[0], reqFDs[1], replyFDs[0], replyFDs[1]} {
-			syscall.Close(fd)
-		}
+	if rc := C.strata_start_syncer(C.int(p.ThreadReq), C.int(p.ThreadReply)); rc != 0 {
+		p.Abandon()
 		return nil, fmt.Errorf("binlog: start syncer thread: %w", syscall.Errno(rc))
 	}
-	return &syncer{
-		req:   os.NewFile(uintptr(reqFDs[1]), "binlog-sync-req"),
-		reply: os.NewFile(uintptr(replyFDs[0]), "binlog-sync-reply"),
-	}, nil
+	return &syncer{p: p}, nil
 }
 
 // datasync fdatasyncs f on the syncer's thread. f stays open until the answer is in.
@@ -110,19 +87,12 @@ func (s *syncer) datasync(f *os.File) error {
 	}
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(fd))
-		if _, err := s.req.Write(b[:]); err != nil {
-			serr = fmt.Errorf("syncer request: %w", err)
+		var req, reply [8]byte
+		binary.LittleEndian.PutUint64(req[:], uint64(fd))
+		if serr = s.p.Call(req[:], reply[:]); serr != nil {
 			return
 		}
-		if _, err := io.ReadFull(s.reply, b[:]); err != nil {
-			serr = fmt.Errorf("syncer reply: %w", err)
-			return
-		}
-		if e := binary.LittleEndian.Uint64(b[:]); e != 0 {
+		if e := binary.LittleEndian.Uint64(reply[:]); e != 0 {
 			serr = syscall.Errno(e)
 		}
 	}); err != nil {
@@ -131,12 +101,5 @@ func (s *syncer) datasync(f *os.File) error {
 	return serr
 }
 
-// close stops the thread: it sees the end of its requests, closes its ends and exits,
-// and the reply pipe reads EOF once it has.
-func (s *syncer) close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.req.Close()
-	_, _ = io.Copy(io.Discard, s.reply)
-	s.reply.Close()
-}
+// close stops the thread.
+func (s *syncer) close() { s.p.Stop() }

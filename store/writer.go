@@ -65,27 +65,24 @@ import "C"
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"reflect"
 	"sync"
 	"syscall"
 	"unsafe"
 
 	"github.com/linxGnu/grocksdb"
+
+	"github.com/strata-kv/strata/internal/threadpipe"
 )
 
-// writer applies the commit path's batches to RocksDB on a thread outside Go's
-// scheduler. A goroutine inside a long C call keeps its scheduler slot until the
-// runtime's monitor takes it away (polling every 20µs meanwhile), so a group write of
-// tens of microseconds would stall the goroutines serving clients; here the commit
-// leader waits on a pipe in the network poller instead, and the memtable work runs
-// on another core while the clients' next commands are parsed and queued.
+// writer applies the commit path's group writes to RocksDB on a thread outside Go's
+// scheduler (see package threadpipe): the commit leader waits in the network poller
+// while the memtable work runs on another core, and the clients' next commands are
+// parsed and queued meanwhile.
 type writer struct {
-	mu    sync.Mutex
-	c     *C.strata_writer_t // C memory shared with the thread; freed after it exits
-	req   *os.File           // write end: a byte per batch
-	reply *os.File           // read end, in the poller: a byte per applied batch
+	mu sync.Mutex
+	p  *threadpipe.Pipe
+	c  *C.strata_writer_t // C memory shared with the thread; freed after it exits
 }
 
 // rocksHandle returns the C handle inside a grocksdb.DB, whose only way out is an
@@ -111,46 +108,28 @@ var (
 // newWriter starts the writing thread, which writes without RocksDB's WAL when
 // disableWAL (the binlog stands in for it).
 func newWriter(disableWAL bool) (*writer, error) {
-	var reqFDs, replyFDs [2]int
-	if err := syscall.Pipe2(reqFDs[:], syscall.O_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("store: writer pipe: %w", err)
+	p, err := threadpipe.New("rocksdb-write")
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
 	}
-	if err := syscall.Pipe2(replyFDs[:], syscall.O_CLOEXEC); err != nil {
-		syscall.Close(reqFDs[0])
-		syscall.Close(reqFDs[1])
-		return nil, fmt.Errorf("store: writer pipe: %w", err)
-	}
-	closeAll := func() {
-		for _, fd := range []int{reqFDs[0], reqFDs[1], replyFDs[0], replyFDs[1]} {
-			syscall.Close(fd)
-		}
-	}
-	if err := syscall.SetNonblock(replyFDs[0], true); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("store: writer pipe: %w", err)
+	c := (*C.strata_writer_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.strata_writer_t{}))))
+	if c == nil {
+		p.Abandon()
+		return nil, fmt.Errorf("store: writer: %w", syscall.ENOMEM)
 	}
 	dw := C.int(0)
 	if disableWAL {
 		dw = 1
 	}
-	c := (*C.strata_writer_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.strata_writer_t{}))))
-	if c == nil {
-		closeAll()
-		return nil, fmt.Errorf("store: writer: %w", syscall.ENOMEM)
-	}
-	c.req, c.reply = C.int(reqFDs[0]), C.int(replyFDs[1])
+	c.req, c.reply = C.int(p.ThreadReq), C.int(p.ThreadReply)
 	c.wo = C.strata_writeoptions(dw)
 	if rc := C.strata_start_writer(c); rc != 0 {
 		C.rocksdb_writeoptions_destroy(c.wo)
 		C.free(unsafe.Pointer(c))
-		closeAll()
+		p.Abandon()
 		return nil, fmt.Errorf("store: start writer thread: %w", syscall.Errno(rc))
 	}
-	return &writer{
-		c:     c,
-		req:   os.NewFile(uintptr(reqFDs[1]), "rocksdb-write-req"),
-		reply: os.NewFile(uintptr(replyFDs[0]), "rocksdb-write-reply"),
-	}, nil
+	return &writer{p: p, c: c}, nil
 }
 
 // write applies a batch in RocksDB's wire representation to db.
@@ -166,13 +145,10 @@ func (w *writer) write(db *grocksdb.DB, rep []byte) error {
 	if w.c == nil {
 		return errWriterClosed
 	}
-	w.c.db, w.c.wb = (*C.rocksdb_t)(h), wb
+	w.c.db, w.c.wb, w.c.err = (*C.rocksdb_t)(h), wb, nil
 	var b [1]byte
-	if _, err := w.req.Write(b[:]); err != nil {
-		return fmt.Errorf("writer request: %w", err)
-	}
-	if _, err := io.ReadFull(w.reply, b[:]); err != nil {
-		return fmt.Errorf("writer reply: %w", err)
+	if err := w.p.Call(b[:], b[:]); err != nil {
+		return err
 	}
 	if w.c.err != nil {
 		msg := C.GoString(w.c.err)
@@ -183,17 +159,14 @@ func (w *writer) write(db *grocksdb.DB, rep []byte) error {
 	return nil
 }
 
-// close stops the thread once no batch is in flight: it sees the end of its requests,
-// closes its ends and exits, and the reply pipe reads EOF once it has.
+// close stops the thread once no batch is in flight, then frees what it shared.
 func (w *writer) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.c == nil {
 		return
 	}
-	w.req.Close()
-	_, _ = io.Copy(io.Discard, w.reply)
-	w.reply.Close()
+	w.p.Stop()
 	C.rocksdb_writeoptions_destroy(w.c.wo)
 	C.free(unsafe.Pointer(w.c))
 	w.c = nil
