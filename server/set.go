@@ -105,6 +105,19 @@ func cmdSMembers(c *Ctx) {
 	c.replySetMembers(ms)
 }
 
+// setReplyOne answers the count-less form of SRANDMEMBER and SPOP: the member, or
+// null for a missing key.
+func setReplyOne(c *Ctx, ms [][]byte, err error) {
+	switch {
+	case err != nil:
+		c.Fail(err)
+	case len(ms) == 0:
+		c.W.Null()
+	default:
+		c.W.Bulk(ms[0])
+	}
+}
+
 func cmdSRandMember(c *Ctx) {
 	if len(c.Args) > 3 {
 		c.Error(errSyntax)
@@ -112,15 +125,7 @@ func cmdSRandMember(c *Ctx) {
 	}
 	if len(c.Args) == 2 {
 		ms, err := c.Tx.SRandMember(c.DB, c.Args[1], 1)
-		if err != nil {
-			c.Fail(err)
-			return
-		}
-		if len(ms) == 0 {
-			c.W.Null()
-			return
-		}
-		c.W.Bulk(ms[0])
+		setReplyOne(c, ms, err)
 		return
 	}
 	n, ok := c.Int(2)
@@ -153,15 +158,7 @@ func cmdSPop(c *Ctx) {
 	}
 	if len(c.Args) == 2 {
 		ms, err := c.Tx.SPop(c.DB, c.Args[1], 1)
-		if err != nil {
-			c.Fail(err)
-			return
-		}
-		if len(ms) == 0 {
-			c.W.Null()
-			return
-		}
-		c.W.Bulk(ms[0])
+		setReplyOne(c, ms, err)
 		return
 	}
 	n, ok := parseInt(c.Args[2])
