@@ -84,6 +84,7 @@ type RocksDB struct {
 	Compression     string `toml:"compression"`
 	BloomBitsPerKey int    `toml:"bloom_bits_per_key"`
 	MaxOpenFiles    int    `toml:"max_open_files"`
+	KeyCacheSize    Size   `toml:"key_cache_size"` // 0: no key cache
 }
 
 // Default returns the built-in configuration.
@@ -105,6 +106,7 @@ func Default() Config {
 			Compression:     "lz4",
 			BloomBitsPerKey: 10,
 			MaxOpenFiles:    1000,
+			KeyCacheSize:    64 << 20,
 		},
 		Binlog: Binlog{
 			Sync:          "everysec",
@@ -194,6 +196,9 @@ func (c *Config) Validate() error {
 	case "none", "snappy", "lz4", "zstd":
 	default:
 		return bad("rocksdb.compression", "%q is not one of none, snappy, lz4, zstd", c.RocksDB.Compression)
+	}
+	if c.RocksDB.KeyCacheSize != 0 && c.RocksDB.KeyCacheSize < 32<<20 {
+		return bad("rocksdb.key_cache_size", "must be 0 (off) or at least 32MB, got %d", c.RocksDB.KeyCacheSize)
 	}
 	if c.RocksDB.BloomBitsPerKey < 0 || c.RocksDB.BloomBitsPerKey > 32 {
 		return bad("rocksdb.bloom_bits_per_key", "must be between 0 and 32, got %d", c.RocksDB.BloomBitsPerKey)

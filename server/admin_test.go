@@ -92,6 +92,12 @@ func TestAdminInfo(t *testing.T) {
 		if def["rocksdb"]["block_cache_capacity"] != strconv.Itoa(8<<20) {
 			t.Fatalf("rocksdb section: %v", def["rocksdb"])
 		}
+		// SET missed k1 in the key cache and wrote it there; GET found it.
+		rk := def["rocksdb"]
+		if rk["key_cache_capacity"] != strconv.Itoa(64<<20) || rk["key_cache_entries"] != "1" ||
+			rk["key_cache_lookups"] != "2" || rk["key_cache_misses"] != "1" {
+			t.Fatalf("key cache in the rocksdb section: %v", rk)
+		}
 
 		// Asked sections only, in Redis's order whatever the order asked.
 		two := c.Info(ctx, "clients", "SERVER").Val()

@@ -142,6 +142,7 @@ var configParams = []*configParam{
 	{name: "rocksdb-max-write-buffers", get: func(_ *Server, c *config.Config) string { return strconv.Itoa(c.RocksDB.MaxWriteBuffers) }},
 	{name: "rocksdb-compression", get: func(_ *Server, c *config.Config) string { return c.RocksDB.Compression }},
 	{name: "rocksdb-bloom-bits-per-key", get: func(_ *Server, c *config.Config) string { return strconv.Itoa(c.RocksDB.BloomBitsPerKey) }},
+	{name: "rocksdb-key-cache-size", get: func(_ *Server, c *config.Config) string { return c.RocksDB.KeyCacheSize.String() }},
 	{name: "rocksdb-max-open-files", get: func(_ *Server, c *config.Config) string { return strconv.Itoa(c.RocksDB.MaxOpenFiles) }},
 }
 

@@ -175,6 +175,7 @@ func infoMemory(s *Server, b *infoBuf) {
 	b.int("used_memory_go_sys", int64(ms.Sys))
 	b.int("used_memory_rocksdb", rocks)
 	b.str("used_memory_rocksdb_human", humanBytes(rocks))
+	b.int("used_memory_key_cache", int64(s.store.KeyCacheStats().Bytes))
 	b.int("maxmemory", 0)
 	b.str("maxmemory_human", "0B")
 	b.str("maxmemory_policy", "noeviction")
@@ -397,4 +398,10 @@ func infoRocksDB(s *Server, b *infoBuf) {
 		}
 		b.str(strings.ReplaceAll(p, "-", "_"), v)
 	}
+	kc := s.store.KeyCacheStats()
+	b.int("key_cache_capacity", int64(kc.Capacity))
+	b.int("key_cache_bytes", int64(kc.Bytes))
+	b.int("key_cache_entries", int64(kc.Entries))
+	b.int("key_cache_lookups", int64(kc.Lookups))
+	b.int("key_cache_misses", int64(kc.Misses))
 }

@@ -104,6 +104,7 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	so.Compression = cfg.RocksDB.Compression
 	so.BloomBitsPerKey = cfg.RocksDB.BloomBitsPerKey
 	so.MaxOpenFiles = cfg.RocksDB.MaxOpenFiles
+	so.KeyCacheSize = int64(cfg.RocksDB.KeyCacheSize)
 	st, err := store.Open(so)
 	if err != nil {
 		bl.Close()

@@ -441,6 +441,9 @@ func (s *Store) writeCounts(rep *batchRep, counts *[Databases]int64, changed uin
 	if err := s.writeRep(rep.bytes()); err != nil {
 		return fmt.Errorf("rocksdb write: %w", err)
 	}
+	if s.keys != nil {
+		s.keys.apply(rep)
+	}
 	for db := 0; db < Databases; db++ {
 		if changed&(1<<db) != 0 {
 			s.keyCounts[db].Store(counts[db])
@@ -545,6 +548,10 @@ func (s *Store) writeRep(rep []byte) error {
 type batchRep struct {
 	b     []byte
 	count uint32
+	// For the key cache: where the puts and deletes of metadata start in b, and
+	// whether a range deletion may cover metadata.
+	metaOps  []int32
+	hitsMeta bool
 }
 
 const (
@@ -565,6 +572,11 @@ func (r *batchRep) addOps(ops []Op) {
 }
 
 func (r *batchRep) add(kind opKind, k, v []byte) {
+	if kind == OpDeleteRange {
+		r.hitsMeta = r.hitsMeta || rangeHitsMeta(k, v)
+	} else if cacheable(k) {
+		r.metaOps = append(r.metaOps, int32(len(r.b)))
+	}
 	switch kind {
 	case OpPut:
 		r.b = append(r.b, repTypeValue)

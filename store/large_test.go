@@ -43,6 +43,7 @@ func TestDatasetLargerThanBlockCache(t *testing.T) {
 	o := DefaultOptions(t.TempDir())
 	o.BlockCacheSize = cache
 	o.WriteBufferSize = 8 << 20
+	o.KeyCacheSize = MinKeyCacheSize
 	o.MaxWriteBuffers = 2
 	s, err := Open(o)
 	if err != nil {
@@ -106,8 +107,8 @@ func TestDatasetLargerThanBlockCache(t *testing.T) {
 		t.Fatalf("dbsize %d", s.DBSize(0))
 	}
 	grown := rssBytes(t) - base
-	// Budget: block cache + memtables + slack for the Go heap and RocksDB's own state.
-	budget := int64(cache + 2*(8<<20) + 64<<20)
+	// Budget: block cache + memtables + key cache + slack for the Go heap and RocksDB's own state.
+	budget := int64(cache + 2*(8<<20) + MinKeyCacheSize + 64<<20)
 	t.Logf("data %d MB, RSS grew %d MB (budget %d MB)", n*valSize>>20, grown>>20, budget>>20)
 	if grown > budget {
 		t.Fatalf("RSS grew %d MB for %d MB of data: memory is not bounded by the configuration", grown>>20, n*valSize>>20)

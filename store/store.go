@@ -28,6 +28,9 @@ type Options struct {
 	Compression     string // none, snappy, lz4, zstd
 	BloomBitsPerKey int    // 0 disables bloom filters
 	MaxOpenFiles    int
+	// KeyCacheSize bounds the Go-side cache of key metadata and small strings
+	// (0: none; otherwise at least MinKeyCacheSize).
+	KeyCacheSize int64
 	// Log, when set, receives every transaction before RocksDB does, and Open replays
 	// what it holds beyond the last applied ID. RocksDB's own WAL is then off: the
 	// binlog already makes every acknowledged write durable, and two logs on the hot
@@ -60,6 +63,7 @@ func DefaultOptions(dir string) Options {
 		Compression:     "lz4",
 		BloomBitsPerKey: 10,
 		MaxOpenFiles:    1000,
+		KeyCacheSize:    64 << 20,
 	}
 }
 
@@ -87,6 +91,7 @@ type Store struct {
 	wo    *grocksdb.WriteOptions
 
 	locks keyLocks
+	keys  *keyCache // nil: no key cache
 
 	version   atomic.Uint64 // last member version handed out
 	keyCounts [Databases]atomic.Int64
@@ -184,6 +189,7 @@ func Open(opts Options) (*Store, error) {
 	s.wo = grocksdb.NewDefaultWriteOptions()
 	s.wo.DisableWAL(opts.Log != nil)
 	s.log = opts.Log
+	s.keys = newKeyCache(opts.KeyCacheSize)
 	if err := s.loadSystem(); err != nil {
 		s.db.Close()
 		s.destroyOptions()
@@ -323,6 +329,9 @@ func (s *Store) Close() error {
 		}
 		s.db.Close()
 		s.destroyOptions()
+		if s.keys != nil {
+			s.keys.c.Reset() // returns its memory
+		}
 	})
 	return nil
 }
@@ -403,6 +412,9 @@ func (s *Store) ReplaceData(newDir string) error {
 		return s.fail(fmt.Errorf("move new data in: %w", err))
 	}
 	_ = os.RemoveAll(old)
+	if s.keys != nil {
+		s.keys.reset()
+	}
 	db, err := grocksdb.OpenDb(s.dbo, s.opts.Dir)
 	if err != nil {
 		return s.fail(fmt.Errorf("reopen rocksdb in %s: %w", s.opts.Dir, err))

@@ -218,8 +218,21 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 			return append(make([]byte, 0, len(e.v)), e.v...), nil
 		}
 	}
-	sl, err := tx.s.db.Get(tx.readOpts(), k)
-	return sliceBytes(sl, err)
+	c := tx.s.keys
+	if tx.snap != nil || c == nil || !cacheable(k) {
+		sl, err := tx.s.db.Get(tx.readOpts(), k)
+		return sliceBytes(sl, err)
+	}
+	if v, ok := c.get(k); ok {
+		return v, nil
+	}
+	t := c.token(k)
+	sl, err := tx.s.db.Get(tx.s.ro, k)
+	v, err := sliceBytes(sl, err)
+	if err == nil {
+		c.fill(t, k, v)
+	}
+	return v, err
 }
 
 func sliceBytes(sl *grocksdb.Slice, err error) ([]byte, error) {
