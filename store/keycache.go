@@ -10,7 +10,8 @@ import (
 )
 
 // keyCache keeps recently read and written metadata records (and with them whole
-// strings, which live in their metadata) in Go memory. Every command reads its key's
+// strings, which live in their metadata) in Go memory, and remembers keys found
+// absent. Every command reads its key's
 // metadata first; from RocksDB that is a cgo call and a skip-list or SST search of
 // 1-3 µs, from here a hash lookup. The cache holds only what RocksDB holds: it is
 // written after RocksDB, by the commit leader, and reads of RocksDB fill it only when
@@ -61,11 +62,13 @@ func (c *keyCache) stripe(k []byte) *keyCacheStripe {
 	return &c.stripes[maphash.Bytes(c.seed, k)%keyCacheStripes]
 }
 
-// get returns a copy of the cached value of k.
-func (c *keyCache) get(k []byte) ([]byte, bool) {
-	v, ok := c.c.HasGet(nil, k)
-	if ok && v == nil {
-		v = []byte{}
+// get returns a copy of the cached value of k; ok with a nil value means the key is
+// known to be absent. Metadata records are never empty, so an empty entry marks
+// absence.
+func (c *keyCache) get(k []byte) (v []byte, ok bool) {
+	v, ok = c.c.HasGet(nil, k)
+	if len(v) == 0 {
+		v = nil
 	}
 	return v, ok
 }
@@ -79,9 +82,9 @@ func (c *keyCache) token(k []byte) fillToken {
 	return fillToken{stripe: st, gen: g}
 }
 
-// fill caches what a read found in RocksDB (v nil: absent, which is not cached).
+// fill caches what a read found in RocksDB (v nil: absent).
 func (c *keyCache) fill(t fillToken, k, v []byte) {
-	if v == nil || len(k)+len(v) > keyCacheMaxEntry {
+	if len(k)+len(v) > keyCacheMaxEntry {
 		return
 	}
 	t.stripe.mu.Lock()
@@ -96,9 +99,12 @@ func (c *keyCache) written(k, v []byte, del bool) {
 	st := c.stripe(k)
 	st.mu.Lock()
 	st.gen++
-	if del || len(k)+len(v) > keyCacheMaxEntry {
+	switch {
+	case del:
+		c.c.Set(k, nil)
+	case len(k)+len(v) > keyCacheMaxEntry:
 		c.c.Del(k)
-	} else {
+	default:
 		c.c.Set(k, v)
 	}
 	st.mu.Unlock()

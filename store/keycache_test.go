@@ -38,8 +38,8 @@ func TestKeyCacheFollowsWrites(t *testing.T) {
 		tx.Delete(k)
 		return nil
 	})
-	if _, ok := cached(s, "a"); ok {
-		t.Fatal("a deleted key is still cached")
+	if v, ok := cached(s, "a"); !ok || v != nil {
+		t.Fatalf("a deleted key is not cached as absent: %q %v", v, ok)
 	}
 	if _, ok := getString(t, s, 0, "a"); ok {
 		t.Fatal("a deleted key reads back")
@@ -64,6 +64,18 @@ func TestKeyCacheFollowsWrites(t *testing.T) {
 	}
 	if v, ok := cached(s, "c"); !ok || string(v[len(v)-1:]) != "3" {
 		t.Fatalf("a read did not fill the cache: %q %v", v, ok)
+	}
+
+	// A read of a missing key remembers that it is missing.
+	if _, ok := getString(t, s, 0, "nosuch"); ok {
+		t.Fatal("nosuch exists")
+	}
+	if v, ok := cached(s, "nosuch"); !ok || v != nil {
+		t.Fatalf("a missing key read is not cached as absent: %q %v", v, ok)
+	}
+	setString(t, s, 0, "nosuch", "now")
+	if v, _ := getString(t, s, 0, "nosuch"); v != "now" {
+		t.Fatalf("a key cached as absent and then written reads %q", v)
 	}
 
 	// FLUSHDB is a range deletion: nothing cached survives it.
