@@ -172,3 +172,63 @@ func TestLogFailureDisablesWrites(t *testing.T) {
 	tx.Close()
 	_ = os.Remove
 }
+
+// A follower that has read a key (so its key cache holds it) sees the master's later
+// change of the key once the record is applied, and a deletion as a deletion.
+func TestApplyRecordsUpdatesReadKeys(t *testing.T) {
+	master := openLogged(t, t.TempDir())
+	follower := openLogged(t, t.TempDir())
+	ship := func() {
+		t.Helper()
+		r, err := master.log.NewReader(follower.st.AppliedID() + 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		var recs []binlog.Record
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				break
+			}
+			recs = append(recs, rec)
+		}
+		if len(recs) == 0 {
+			t.Fatal("nothing to ship")
+		}
+		if err := follower.st.ApplyRecords(recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(t, master.st, "k", "v1")
+	ship()
+	if got := get(t, follower.st, "k"); got != "v1" {
+		t.Fatalf("follower k = %q", got)
+	}
+	if got := get(t, follower.st, "absent"); got != "" {
+		t.Fatalf("follower absent = %q", got)
+	}
+	set(t, master.st, "k", "v2")
+	set(t, master.st, "absent", "now")
+	ship()
+	if got := get(t, follower.st, "k"); got != "v2" {
+		t.Fatalf("follower k after the second record = %q, want v2", got)
+	}
+	if got := get(t, follower.st, "absent"); got != "now" {
+		t.Fatalf("follower absent after it was written = %q", got)
+	}
+	tx := master.st.Begin()
+	k, err := tx.Load(0, []byte("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.Delete(k)
+	if err := master.st.Commit(tx); err != nil {
+		t.Fatal(err)
+	}
+	tx.Close()
+	ship()
+	if got := get(t, follower.st, "k"); got != "" {
+		t.Fatalf("follower k after delete = %q", got)
+	}
+}
