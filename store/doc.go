@@ -45,4 +45,13 @@
 // A Tx collects one command's changes as a list of Ops (put, delete, range delete) and
 // serves reads that see them. Commit is the single write path: concurrent transactions
 // are grouped into one RocksDB write, together with the per-database key counts.
+//
+// # Reads
+//
+// A point read looks, in order, at the transaction's own writes, the overlay of
+// transactions queued but not yet written, the key cache (metadata records only, in
+// Go memory off the heap, written after each RocksDB write), and RocksDB. A read that
+// goes to RocksDB fills the cache only when no write to the same stripe of keys was
+// applied meanwhile, so the cache never holds a value older than RocksDB's.
+// Iterators read RocksDB and wait for the queued writes first.
 package store
