@@ -45,9 +45,10 @@ type Client struct {
 	// and friends (their own timeout applies), as in Redis
 	noIdle atomic.Int32
 
-	replPort    int    // REPLCONF listening-port of a follower
-	replIP      string // REPLCONF ip-address
-	lastWriteID uint64 // binlog ID of this client's last write, for WAIT and semi-sync
+	replPort    int       // REPLCONF listening-port of a follower
+	replIP      string    // REPLCONF ip-address
+	lastWriteID uint64    // binlog ID of this client's last write, for WAIT and semi-sync
+	resumed     time.Time // when a command held by CLIENT PAUSE was let go
 	writeSegs   []replySeg
 
 	closing chan struct{} // closed when the connection goes away
@@ -166,12 +167,13 @@ func (c *Client) execute(args [][]byte, start time.Time) {
 	if cmd == nil {
 		return
 	}
+	start = c.runStart(start)
 	c.run(cmd, args, nil)
 	c.srv.recordCall(cmd, args, time.Since(start), c)
 }
 
-// admit is the single place where arity, auth, MULTI queueing, subscribed mode and the
-// read-only rule are enforced. It returns the command to run now, or nil when it has
+// admit is the single place where arity, auth, MULTI queueing, subscribed mode, the
+// read-only rule and CLIENT PAUSE are enforced. It returns the command to run now, or nil when it has
 // already answered (an error, or QUEUED).
 func (c *Client) admit(args [][]byte) *Command {
 	s := c.srv
@@ -216,6 +218,9 @@ func (c *Client) admit(args [][]byte) *Command {
 			c.refuse("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
 			return nil
 		}
+	}
+	if s.pause.on.Load() && !c.waitPause(cmd) {
+		return nil
 	}
 	if c.multi != nil && cmd.Flags&FlagNoMulti == 0 {
 		c.multi.queue = append(c.multi.queue, cloneArgs(args))

@@ -35,6 +35,10 @@ func clientCommand() *Command {
 			Summary: "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", Since: "7.2.0"},
 		&Command{Name: "reply", Arity: 3, Flags: f, Handler: cmdClientReply,
 			Summary: "Instructs the server whether to reply to commands.", Since: "3.2.0"},
+		&Command{Name: "pause", Arity: -3, Flags: a, Handler: cmdClientPause,
+			Summary: "Suspends commands processing.", Since: "3.0.0"},
+		&Command{Name: "unpause", Arity: 2, Flags: a, Handler: cmdClientUnpause,
+			Summary: "Resumes processing commands from paused clients.", Since: "6.2.0"},
 		&Command{Name: "getredir", Arity: 2, Flags: f, Handler: func(c *Ctx) { c.W.Int(-1) },
 			Summary: "Returns the client ID to which the connection's tracking notifications are redirected.", Since: "6.0.0"},
 	)

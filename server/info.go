@@ -156,13 +156,15 @@ func infoClients(s *Server, b *infoBuf) {
 	b.int("clients_in_timeout_table", 0)
 }
 
-// infoMemory reports the Go heap plus what RocksDB holds (block cache, memtables,
-// table readers) as used_memory: together they are what the server allocated.
+// infoMemory reports the Go heap, what RocksDB holds (block cache, memtables, table
+// readers) and the key cache as used_memory: together they are what the server
+// allocated.
 func infoMemory(s *Server, b *infoBuf) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rocks := s.rocksMemory()
-	used := int64(ms.HeapAlloc) + rocks
+	keyCache := int64(s.store.KeyCacheStats().Bytes) // off the Go heap
+	used := int64(ms.HeapAlloc) + rocks + keyCache
 	rss := rssBytes()
 	if rss == 0 {
 		rss = int64(ms.Sys)
@@ -175,7 +177,7 @@ func infoMemory(s *Server, b *infoBuf) {
 	b.int("used_memory_go_sys", int64(ms.Sys))
 	b.int("used_memory_rocksdb", rocks)
 	b.str("used_memory_rocksdb_human", humanBytes(rocks))
-	b.int("used_memory_key_cache", int64(s.store.KeyCacheStats().Bytes))
+	b.int("used_memory_key_cache", keyCache)
 	b.int("maxmemory", 0)
 	b.str("maxmemory_human", "0B")
 	b.str("maxmemory_policy", "noeviction")

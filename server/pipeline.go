@@ -30,6 +30,7 @@ func (c *Client) executePipeline(cmds []redcon.Command, start time.Time) {
 		if cmd == nil {
 			continue
 		}
+		start = c.runStart(start)
 		if c.batchable(cmd) {
 			c.runBatched(cmd, rc.Args)
 		} else {

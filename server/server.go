@@ -54,6 +54,7 @@ type Server struct {
 
 	watches  watchRegistry
 	blockers blockRegistry
+	pause    pauser
 	pubsub   hub
 	slowlog  slowlog
 	master   *repl.Master
@@ -135,6 +136,7 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	s.pubsub.init()
 	s.slowlog.init()
 	st.OnCommit(s.onCommit)
+	s.pause.onChange = s.pausedExpiry
 	return s, nil
 }
 

@@ -499,6 +499,10 @@ func (s *Store) PrevHistory() ([20]byte, uint64) {
 // expiry to its master, whose deletions arrive through replication.
 func (s *Store) SetActiveExpire(on bool) { s.noExpire.Store(!on) }
 
+// PauseExpire holds the background expiry cycle while clients' writes are paused
+// (CLIENT PAUSE): its deletions are writes too.
+func (s *Store) PauseExpire(paused bool) { s.expirePaused.Store(paused) }
+
 func (s *Store) addHistory(rep *batchRep) {
 	s.histMu.Lock()
 	defer s.histMu.Unlock()

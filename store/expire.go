@@ -22,7 +22,7 @@ func (s *Store) expireLoop() {
 			return
 		case <-t.C:
 		}
-		if s.noExpire.Load() {
+		if s.noExpire.Load() || s.expirePaused.Load() {
 			continue
 		}
 		for db := 0; db < Databases; db++ {

@@ -117,6 +117,7 @@ type Store struct {
 	prevHistory  [20]byte
 	prevEnd      uint64
 	noExpire     atomic.Bool           // followers leave expiry to their master
+	expirePaused atomic.Bool           // CLIENT PAUSE in force
 	rangeDeletes int                   // range tombstones since the last forced flush (commit leader only)
 	failure      atomic.Pointer[error] // first write failure: writes stay refused
 	writer       *writer               // applies group writes off the Go scheduler; nil: in place

@@ -1,0 +1,189 @@
+package server
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// result of a command run in the background.
+type bgResult struct {
+	v   any
+	err error
+}
+
+// doer is a go-redis client or single connection.
+type doer interface {
+	Do(ctx context.Context, args ...any) *redis.Cmd
+}
+
+func inBackground(t *testing.T, c doer, args ...any) <-chan bgResult {
+	ch := make(chan bgResult, 1)
+	go func() {
+		v, err := c.Do(ctxT(t), args...).Result()
+		ch <- bgResult{v, err}
+	}()
+	return ch
+}
+
+func stillWaiting(t *testing.T, ch <-chan bgResult, what string) {
+	t.Helper()
+	select {
+	case r := <-ch:
+		t.Fatalf("%s ran during the pause: %v %v", what, r.v, r.err)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func finished(t *testing.T, ch <-chan bgResult, what string) bgResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s still held 5s after the pause ended", what)
+	}
+	return bgResult{}
+}
+
+func blockedClients(t *testing.T, c *redis.Client) int {
+	t.Helper()
+	n, _ := strconv.Atoi(admParseInfo(t, c.Info(ctxT(t), "clients").Val())["clients"]["blocked_clients"])
+	return n
+}
+
+// CLIENT PAUSE WRITE holds writes, PUBLISH, EXEC of queued writes and background
+// expiry; reads go on. CLIENT UNPAUSE lets everything held run.
+func TestClientPauseWrite(t *testing.T) {
+	ts := startServer(t)
+	admin := ts.client(t, 2)
+	other := ts.client(t, 2)
+	must(t, admin, "set", "k", "v0")
+	must(t, admin, "set", "short", "1", "px", "50")
+	tx := other.Conn()
+	defer tx.Close()
+	must(t, admin, "multi")
+	if got := tx.Do(ctxT(t), "multi").Val(); got != "OK" {
+		t.Fatalf("MULTI = %v", got)
+	}
+	if got := tx.Do(ctxT(t), "set", "k", "from-exec").Val(); got != "QUEUED" {
+		t.Fatalf("SET in MULTI = %v", got)
+	}
+	must(t, admin, "discard")
+
+	must(t, admin, "client", "pause", "60000", "write")
+	if got := must(t, other, "get", "k"); got != "v0" {
+		t.Fatalf("GET during a write pause = %v", got)
+	}
+	set := inBackground(t, other, "set", "k", "v1")
+	pub := inBackground(t, other, "publish", "ch", "m")
+	exec := inBackground(t, tx, "exec")
+	stillWaiting(t, set, "SET")
+	stillWaiting(t, pub, "PUBLISH")
+	stillWaiting(t, exec, "EXEC of a queued SET")
+	if n := blockedClients(t, admin); n != 3 {
+		t.Fatalf("blocked_clients = %d during the pause, want 3", n)
+	}
+	// The expired key reads as missing but is not deleted while writes are paused.
+	if got := must(t, admin, "exists", "short"); got != int64(0) {
+		t.Fatalf("EXISTS of an expired key = %v", got)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := must(t, admin, "dbsize"); got != int64(2) {
+		t.Fatalf("DBSIZE = %v during the pause: background expiry ran", got)
+	}
+
+	must(t, admin, "client", "unpause")
+	if r := finished(t, set, "SET"); r.err != nil || r.v != "OK" {
+		t.Fatalf("SET after the pause: %v %v", r.v, r.err)
+	}
+	if r := finished(t, pub, "PUBLISH"); r.err != nil || r.v != int64(0) {
+		t.Fatalf("PUBLISH after the pause: %v %v", r.v, r.err)
+	}
+	if r := finished(t, exec, "EXEC"); r.err != nil {
+		t.Fatalf("EXEC after the pause: %v", r.err)
+	}
+	if n := blockedClients(t, admin); n != 0 {
+		t.Fatalf("blocked_clients = %d after the pause", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for must(t, admin, "dbsize") != int64(1) {
+		if time.Now().After(deadline) {
+			t.Fatal("the expired key was not removed after the pause")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// CLIENT PAUSE ALL holds every command, CLIENT UNPAUSE included, until the timeout.
+func TestClientPauseAllTimesOut(t *testing.T) {
+	ts := startServer(t)
+	admin := ts.client(t, 2)
+	other := ts.client(t, 3)
+	must(t, admin, "client", "pause", "400")
+	start := time.Now()
+	ping := inBackground(t, other, "ping")
+	unpause := inBackground(t, other, "client", "unpause")
+	if r := finished(t, ping, "PING"); r.err != nil || r.v != "PONG" {
+		t.Fatalf("PING after the pause: %v %v", r.v, r.err)
+	}
+	finished(t, unpause, "CLIENT UNPAUSE")
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Fatalf("PING answered after %v of a 400ms pause", d)
+	}
+	// Over: commands run at once again.
+	start = time.Now()
+	must(t, other, "set", "a", "1")
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("SET took %v after the pause ended", d)
+	}
+}
+
+func TestClientPauseErrors(t *testing.T) {
+	bothProtocols(t, func(t *testing.T, c *redis.Client) {
+		mustErr(t, c, "ERR timeout is not an integer or out of range", "client", "pause", "abc")
+		mustErr(t, c, "ERR timeout is not an integer or out of range", "client", "pause", "99999999999999999999")
+		mustErr(t, c, "ERR timeout is negative", "client", "pause", "-1")
+		mustErr(t, c, "ERR CLIENT PAUSE mode must be WRITE or ALL", "client", "pause", "100", "foo")
+		mustErr(t, c, "ERR wrong number of arguments for 'client|pause' command", "client", "pause")
+		mustErr(t, c, "ERR wrong number of arguments for 'client|unpause' command", "client", "unpause", "x")
+		mustErr(t, c, "ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.",
+			"client", "pause", "10", "write", "extra")
+		// A zero timeout pauses nothing; UNPAUSE without a pause is fine.
+		must(t, c, "client", "pause", "0")
+		must(t, c, "set", "k", "v")
+		must(t, c, "client", "unpause")
+	})
+}
+
+// A later pause keeps the later deadline and takes the newer mode, as in Redis.
+func TestPauserExtends(t *testing.T) {
+	var p pauser
+	var calls []bool
+	p.onChange = func(on bool) { calls = append(calls, on) }
+	now := time.Now()
+	p.pause(pauseWrite, now.Add(time.Hour))
+	p.pause(pauseAll, now.Add(time.Millisecond))
+	if m, _ := p.state(); m != pauseAll {
+		t.Fatalf("mode %v, want all", m)
+	}
+	if !p.until.Equal(now.Add(time.Hour)) {
+		t.Fatalf("deadline %v, want the later one", p.until)
+	}
+	_, ch := p.state()
+	p.unpause()
+	select {
+	case <-ch:
+	default:
+		t.Fatal("unpause did not wake the waiters")
+	}
+	if m, _ := p.state(); m != pauseNone || p.on.Load() {
+		t.Fatalf("mode %v after unpause", m)
+	}
+	if len(calls) != 2 || !calls[0] || calls[1] {
+		t.Fatalf("expiry told %v, want [true false]", calls)
+	}
+}
