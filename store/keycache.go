@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 
 	"github.com/VictoriaMetrics/fastcache"
 )
@@ -22,6 +23,8 @@ import (
 type keyCache struct {
 	c       *fastcache.Cache
 	seed    maphash.Seed
+	lookups atomic.Uint64 // reads that asked the cache
+	misses  atomic.Uint64 // of which went on to RocksDB
 	stripes [keyCacheStripes]keyCacheStripe
 }
 
@@ -66,7 +69,11 @@ func (c *keyCache) stripe(k []byte) *keyCacheStripe {
 // known to be absent. Metadata records are never empty, so an empty entry marks
 // absence.
 func (c *keyCache) get(k []byte) (v []byte, ok bool) {
+	c.lookups.Add(1)
 	v, ok = c.c.HasGet(nil, k)
+	if !ok {
+		c.misses.Add(1)
+	}
 	if len(v) == 0 {
 		v = nil
 	}
@@ -94,12 +101,17 @@ func (c *keyCache) fill(t fillToken, k, v []byte) {
 	t.stripe.mu.Unlock()
 }
 
-// written records a put (del false) or delete of k that RocksDB now holds.
+// written records a put (del false) or delete of k that RocksDB now holds. Only a
+// key the cache holds is updated: one it does not hold cannot be served stale, and a
+// follower, whose writes come from its master, would otherwise fill the cache with
+// keys nobody reads. The stripe's generation moves on either way, so a read that ran
+// meanwhile does not fill in what it found before the write.
 func (c *keyCache) written(k, v []byte, del bool) {
 	st := c.stripe(k)
 	st.mu.Lock()
 	st.gen++
 	switch {
+	case !c.c.Has(k):
 	case del:
 		c.c.Set(k, nil)
 	case len(k)+len(v) > keyCacheMaxEntry:
@@ -158,7 +170,7 @@ func (s *Store) KeyCacheStats() KeyCacheStats {
 	var st fastcache.Stats
 	s.keys.c.UpdateStats(&st)
 	return KeyCacheStats{Entries: st.EntriesCount, Bytes: st.BytesSize, Capacity: st.MaxBytesSize,
-		Lookups: st.GetCalls, Misses: st.Misses}
+		Lookups: s.keys.lookups.Load(), Misses: s.keys.misses.Load()}
 }
 
 // cacheable says whether a raw key is one the cache keeps: metadata records.

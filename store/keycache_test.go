@@ -96,8 +96,15 @@ func TestKeyCacheRejectsStaleFill(t *testing.T) {
 	tok := c.token(k)                  // a read starts and finds "old" in RocksDB...
 	c.written(k, []byte("new"), false) // ...while a write lands
 	c.fill(tok, k, []byte("old"))
-	if v, _ := c.get(k); string(v) != "new" {
-		t.Fatalf("cache holds %q after a racing read, want new", v)
+	if v, ok := c.get(k); ok {
+		t.Fatalf("cache holds %q after a racing read of a key it did not hold", v)
+	}
+	c.fill(c.token(k), k, []byte("new")) // now cached
+	tok = c.token(k)
+	c.written(k, []byte("newer"), false)
+	c.fill(tok, k, []byte("new"))
+	if v, _ := c.get(k); string(v) != "newer" {
+		t.Fatalf("cache holds %q after a racing read, want newer", v)
 	}
 
 	tok = c.token(k)
