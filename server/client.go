@@ -40,7 +40,11 @@ type Client struct {
 
 	pipe     pipeline
 	quitting bool
-	detached bool // the connection became a replication stream
+	// CLIENT REPLY: replyOff drops every reply; skipping drops the current command's,
+	// skipNext the next command's.
+	replyOff, skipping, skipNext bool
+	replyMark                    int  // where the current command's reply starts in W
+	detached                     bool // the connection became a replication stream
 	// exempt from the idle timeout: a replication stream, or a client blocked in BLPOP
 	// and friends (their own timeout applies), as in Redis
 	noIdle atomic.Int32
@@ -163,6 +167,8 @@ func (c *Client) flush() {
 
 // execute runs one command from the wire.
 func (c *Client) execute(args [][]byte, start time.Time) {
+	c.replyMark = c.W.Len()
+	defer c.afterCommand()
 	cmd := c.admit(args)
 	if cmd == nil {
 		return
@@ -170,6 +176,30 @@ func (c *Client) execute(args [][]byte, start time.Time) {
 	start = c.runStart(start)
 	c.run(cmd, args, nil)
 	c.srv.recordCall(cmd, args, time.Since(start), c)
+}
+
+// afterCommand applies CLIENT REPLY to the current command's reply, and moves a SKIP
+// on to the command after the one that asked for it.
+func (c *Client) afterCommand() {
+	if c.replyOff || c.skipping {
+		c.dropReplies(c.replyMark)
+	}
+	c.skipping, c.skipNext = c.skipNext, false
+}
+
+// dropReplies removes what was written since mark, and the records that would wait for
+// or rewrite those replies.
+func (c *Client) dropReplies(mark int) {
+	if c.W.Len() <= mark {
+		return
+	}
+	c.W.Truncate(mark)
+	for n := len(c.pipe.segs); n > 0 && c.pipe.segs[n-1].start >= mark; n-- {
+		c.pipe.segs = c.pipe.segs[:n-1]
+	}
+	for n := len(c.writeSegs); n > 0 && c.writeSegs[n-1].start >= mark; n-- {
+		c.writeSegs = c.writeSegs[:n-1]
+	}
 }
 
 // admit is the single place where arity, auth, MULTI queueing, subscribed mode, the
@@ -254,6 +284,7 @@ func (c *Client) run(cmd *Command, args [][]byte, tx *store.Tx) {
 		}
 		return
 	}
+	c.replyMark = c.W.Len() // after any pipeline batch was committed (and its replies fixed)
 	if cmd.Flags&FlagWrite == 0 || cmd.Flags&FlagBlocking != 0 {
 		// Reads take no locks; blocking commands lock around each attempt themselves.
 		ctx.Tx = c.srv.store.Begin()

@@ -95,12 +95,19 @@ func cmdClientOnOff(c *Ctx) {
 	c.W.OK()
 }
 
+// cmdClientReply: ON answers OK (even as the command a SKIP applies to); OFF and SKIP
+// answer nothing. SKIP under OFF changes nothing.
 func cmdClientReply(c *Ctx) {
 	switch {
 	case argIs(c.Args[2], "on"):
+		c.replyOff, c.skipping, c.skipNext = false, false, false
 		c.W.OK()
-	case argIs(c.Args[2], "off"), argIs(c.Args[2], "skip"):
-		c.Error("ERR CLIENT REPLY OFF and SKIP are not supported")
+	case argIs(c.Args[2], "off"):
+		c.replyOff = true
+	case argIs(c.Args[2], "skip"):
+		if !c.replyOff {
+			c.skipNext = true
+		}
 	default:
 		c.Error(errSyntax)
 	}

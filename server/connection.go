@@ -172,6 +172,7 @@ func cmdReset(c *Ctx) {
 	c.W.proto = 2
 	c.name.Store("")
 	c.authed = c.srv.Config().Server.RequirePass == ""
+	c.replyOff, c.skipping, c.skipNext = false, false, false
 	c.W.Simple("RESET")
 }
 

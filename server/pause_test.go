@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,5 +187,77 @@ func TestPauserExtends(t *testing.T) {
 	}
 	if len(calls) != 2 || !calls[0] || calls[1] {
 		t.Fatalf("expiry told %v, want [true false]", calls)
+	}
+}
+
+// rawExchange sends raw RESP and reads until want's length arrived (or 5s passed).
+func rawExchange(t *testing.T, addr, send string, want int) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(send)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got []byte
+	buf := make([]byte, 4096)
+	for len(got) < want {
+		n, err := conn.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	// Nothing more may follow.
+	_ = conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, _ := conn.Read(buf); n > 0 {
+		got = append(got, buf[:n]...)
+	}
+	return string(got)
+}
+
+// CLIENT REPLY OFF/SKIP/ON, byte for byte what redis-server 7.0.15 answers to the same
+// input, sent at once (one pipeline) and one command at a time.
+func TestClientReply(t *testing.T) {
+	ts := startServer(t)
+	cmds := []string{
+		"CLIENT REPLY SKIP", "SET a 1", "GET a",
+		"CLIENT REPLY OFF", "SET b 2", "GET b", "NOSUCH", "CLIENT REPLY ON", "GET b",
+		"CLIENT REPLY SKIP", "CLIENT REPLY SKIP", "GET a", "GET b",
+		"CLIENT REPLY foo", "CLIENT REPLY SKIP", "CLIENT REPLY ON", "GET a",
+		"CLIENT REPLY OFF", "CLIENT REPLY SKIP", "GET a", "RESET", "GET a",
+	}
+	want := "$1\r\n1\r\n+OK\r\n$1\r\n2\r\n$1\r\n2\r\n-ERR syntax error\r\n+OK\r\n$1\r\n1\r\n+RESET\r\n$1\r\n1\r\n"
+	all := strings.Join(cmds, "\r\n") + "\r\n"
+	if got := rawExchange(t, ts.Addr, all, len(want)); got != want {
+		t.Fatalf("pipelined:\n got %q\nwant %q", got, want)
+	}
+
+	// One command per write: each is its own read on the server.
+	conn, err := net.DialTimeout("tcp", ts.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var got []byte
+	buf := make([]byte, 4096)
+	for _, c := range cmds {
+		if _, err := conn.Write([]byte(c + "\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		for {
+			n, err := conn.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+	}
+	if string(got) != want {
+		t.Fatalf("one at a time:\n got %q\nwant %q", got, want)
 	}
 }

@@ -26,8 +26,10 @@ func (c *Client) executePipeline(cmds []redcon.Command, start time.Time) {
 		if c.quitting {
 			break
 		}
+		c.replyMark = c.W.Len()
 		cmd := c.admit(rc.Args)
 		if cmd == nil {
+			c.afterCommand()
 			continue
 		}
 		start = c.runStart(start)
@@ -37,6 +39,7 @@ func (c *Client) executePipeline(cmds []redcon.Command, start time.Time) {
 			c.endBatch()
 			c.run(cmd, rc.Args, nil)
 		}
+		c.afterCommand()
 		end := time.Now()
 		c.srv.recordCall(cmd, rc.Args, end.Sub(start), c)
 		start = end
@@ -72,6 +75,7 @@ func (c *Client) runBatched(cmd *Command, args [][]byte) {
 		}
 	}
 	start := c.W.Len()
+	c.replyMark = start
 	ctx := Ctx{Client: c, Args: args, Cmd: cmd, Tx: p.tx}
 	sp := p.tx.Mark()
 	cmd.Handler(&ctx)
