@@ -489,3 +489,63 @@ func TestReplChained(t *testing.T) {
 	}
 	sameData(t, a, b, c)
 }
+
+// A follower that served reads (so its key cache holds them) and then diverged gets a
+// full copy when it follows its master again: every read afterwards shows the master's
+// data, none of what it held before.
+func TestReplFullSyncReplacesReadData(t *testing.T) {
+	t.Parallel()
+	m := replProc(t, "", "", "")
+	m.start()
+	mc := m.quick(t)
+	ctx := ctxTimeout(t, 60*time.Second)
+	for i := 0; i < 100; i++ {
+		if err := mc.Set(ctx, "k:"+strconv.Itoa(i), "master", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := replProc(t, m.addr, "", "")
+	f.start()
+	caughtUp(t, 20*time.Second, m, f)
+	fc := f.quick(t)
+	readAll := func(want string) {
+		t.Helper()
+		for i := 0; i < 100; i++ {
+			if got := fc.Get(ctx, "k:"+strconv.Itoa(i)).Val(); got != want {
+				t.Fatalf("follower k:%d = %q, want %q", i, got, want)
+			}
+		}
+	}
+	readAll("master")
+
+	// Promoted, it takes writes the master never sees, and serves them.
+	if err := fc.Do(ctx, "replicaof", "no", "one").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		if err := fc.Set(ctx, "k:"+strconv.Itoa(i), "diverged", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := fc.Set(ctx, "only:"+strconv.Itoa(i), "x", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readAll("diverged")
+
+	full := infoInt(t, mc, "stats", "sync_full")
+	mh, mp := m.hostPort()
+	if err := fc.Do(ctx, "replicaof", mh, mp).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "a full sync of the diverged follower", func() (bool, string) {
+		n := infoInt(t, mc, "stats", "sync_full")
+		return n == full+1, fmt.Sprintf("sync_full=%d", n)
+	})
+	linkUp(t, 30*time.Second, f)
+	caughtUp(t, 20*time.Second, m, f)
+	readAll("master")
+	if n := fc.Exists(ctx, "only:0", "only:99").Val(); n != 0 {
+		t.Fatalf("the follower still shows %d of its own keys after the full sync", n)
+	}
+	sameData(t, m, f)
+}
