@@ -23,6 +23,10 @@ const (
 	FlagSubscribed                  // allowed in RESP2 subscribed mode
 	FlagNoScript
 	FlagDenyOOM
+	// FlagMayReplicate: writes no data but is held by CLIENT PAUSE WRITE like a write,
+	// as Redis holds what it may pass on to replicas (PUBLISH). Not shown by COMMAND,
+	// as Redis 7.0 does not show it.
+	FlagMayReplicate
 )
 
 var flagNames = []struct {

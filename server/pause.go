@@ -113,7 +113,7 @@ func (c *Client) pausedBy(m pauseMode, cmd *Command) bool {
 		return true
 	case pauseWrite:
 		// What writes or is passed on: writes, PUBLISH, and an EXEC with queued writes.
-		if cmd.Flags&FlagWrite != 0 || cmd.Name == "publish" {
+		if cmd.Flags&(FlagWrite|FlagMayReplicate) != 0 {
 			return true
 		}
 		if cmd.Name == "exec" && c.multi != nil {
@@ -132,29 +132,24 @@ func (c *Client) pausedBy(m pauseMode, cmd *Command) bool {
 // a pending pipeline batch is committed first.
 func (c *Client) waitPause(cmd *Command) bool {
 	p := &c.srv.pause
-	waited := false
+	m, ch := p.state()
+	if !c.pausedBy(m, cmd) {
+		return true
+	}
+	c.endBatch()
+	c.srv.blockers.n.Add(1)
+	defer c.srv.blockers.n.Add(-1)
 	for {
-		m, ch := p.state()
-		if !c.pausedBy(m, cmd) {
-			if waited {
-				c.srv.blockers.n.Add(-1)
-				c.resumed = time.Now() // the command's time starts now, for SLOWLOG
-			}
-			return true
-		}
-		if !waited {
-			waited = true
-			c.endBatch()
-			c.srv.blockers.n.Add(1)
-		}
 		select {
 		case <-ch:
 		case <-c.closing:
-			c.srv.blockers.n.Add(-1)
 			return false
 		case <-c.srv.done:
-			c.srv.blockers.n.Add(-1)
 			return false
+		}
+		if m, ch = p.state(); !c.pausedBy(m, cmd) {
+			c.resumed = time.Now() // the command's time starts now, for SLOWLOG
+			return true
 		}
 	}
 }

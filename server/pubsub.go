@@ -41,7 +41,7 @@ func pubsubCommands() []*Command {
 	sub := FlagPubSub | FlagSubscribed | FlagNoScript | FlagStale
 	ps := FlagPubSub | FlagStale
 	return []*Command{
-		{Name: "publish", Arity: 3, Flags: ps | FlagFast, Handler: cmdPublish, Group: "pubsub", Summary: "Posts a message to a channel.", Since: "2.0.0"},
+		{Name: "publish", Arity: 3, Flags: ps | FlagFast | FlagMayReplicate, Handler: cmdPublish, Group: "pubsub", Summary: "Posts a message to a channel.", Since: "2.0.0"},
 		{Name: "subscribe", Arity: -2, Flags: sub, Handler: cmdSubscribe, Group: "pubsub", Summary: "Listens for messages published to channels.", Since: "2.0.0"},
 		{Name: "unsubscribe", Arity: -1, Flags: sub, Handler: cmdUnsubscribe, Group: "pubsub", Summary: "Stops listening to messages posted to channels.", Since: "2.0.0"},
 		{Name: "psubscribe", Arity: -2, Flags: sub, Handler: cmdPSubscribe, Group: "pubsub", Summary: "Listens for messages published to channels that match one or more patterns.", Since: "2.0.0"},
