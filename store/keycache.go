@@ -36,7 +36,7 @@ const keyCacheMaxEntry = 16 << 10
 
 type keyCacheStripe struct {
 	mu  sync.Mutex
-	gen uint64 // writes applied to keys of this stripe
+	gen atomic.Uint64 // writes applied to keys of this stripe; changed under mu
 	_   [48]byte
 }
 
@@ -83,10 +83,7 @@ func (c *keyCache) get(k []byte) (v []byte, ok bool) {
 // token is taken before reading k from RocksDB.
 func (c *keyCache) token(k []byte) fillToken {
 	st := c.stripe(k)
-	st.mu.Lock()
-	g := st.gen
-	st.mu.Unlock()
-	return fillToken{stripe: st, gen: g}
+	return fillToken{stripe: st, gen: st.gen.Load()}
 }
 
 // fill caches what a read found in RocksDB (v nil: absent).
@@ -95,7 +92,7 @@ func (c *keyCache) fill(t fillToken, k, v []byte) {
 		return
 	}
 	t.stripe.mu.Lock()
-	if t.stripe.gen == t.gen {
+	if t.stripe.gen.Load() == t.gen {
 		c.c.Set(k, v)
 	}
 	t.stripe.mu.Unlock()
@@ -109,7 +106,7 @@ func (c *keyCache) fill(t fillToken, k, v []byte) {
 func (c *keyCache) written(k, v []byte, del bool) {
 	st := c.stripe(k)
 	st.mu.Lock()
-	st.gen++
+	st.gen.Add(1)
 	switch {
 	case !c.c.Has(k):
 	case del:
@@ -127,7 +124,7 @@ func (c *keyCache) written(k, v []byte, del bool) {
 func (c *keyCache) reset() {
 	for i := range c.stripes {
 		c.stripes[i].mu.Lock()
-		c.stripes[i].gen++
+		c.stripes[i].gen.Add(1)
 	}
 	c.c.Reset()
 	for i := range c.stripes {
