@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -188,8 +189,11 @@ func TestApplyRecordsUpdatesReadKeys(t *testing.T) {
 		var recs []binlog.Record
 		for {
 			rec, err := r.Next()
-			if err != nil {
+			if errors.Is(err, io.EOF) {
 				break
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 			recs = append(recs, rec)
 		}
@@ -200,23 +204,21 @@ func TestApplyRecordsUpdatesReadKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	want := func(when string, kv ...string) {
+		t.Helper()
+		for i := 0; i < len(kv); i += 2 {
+			if got := get(t, follower.st, kv[i]); got != kv[i+1] {
+				t.Fatalf("%s: follower %s = %q, want %q", when, kv[i], got, kv[i+1])
+			}
+		}
+	}
 	set(t, master.st, "k", "v1")
 	ship()
-	if got := get(t, follower.st, "k"); got != "v1" {
-		t.Fatalf("follower k = %q", got)
-	}
-	if got := get(t, follower.st, "absent"); got != "" {
-		t.Fatalf("follower absent = %q", got)
-	}
+	want("first record", "k", "v1", "absent", "")
 	set(t, master.st, "k", "v2")
 	set(t, master.st, "absent", "now")
 	ship()
-	if got := get(t, follower.st, "k"); got != "v2" {
-		t.Fatalf("follower k after the second record = %q, want v2", got)
-	}
-	if got := get(t, follower.st, "absent"); got != "now" {
-		t.Fatalf("follower absent after it was written = %q", got)
-	}
+	want("second records", "k", "v2", "absent", "now")
 	tx := master.st.Begin()
 	k, err := tx.Load(0, []byte("k"))
 	if err != nil {
@@ -228,7 +230,5 @@ func TestApplyRecordsUpdatesReadKeys(t *testing.T) {
 	}
 	tx.Close()
 	ship()
-	if got := get(t, follower.st, "k"); got != "" {
-		t.Fatalf("follower k after delete = %q", got)
-	}
+	want("delete", "k", "")
 }
