@@ -1,24 +1,20 @@
 package binlog
 
 /*
+#cgo CFLAGS: -I${SRCDIR}/../internal/threadpipe
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "thread.h"
 
 // strata_syncer answers each file descriptor read from fds[0] with the errno of
 // fdatasync on it (0 for success), written to fds[1], until fds[0] reaches EOF.
 static void* strata_syncer(void* arg) {
 	int req = ((int*)arg)[0], reply = ((int*)arg)[1];
 	free(arg);
-	pthread_setname_np(pthread_self(), "binlog:fsync");
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL); // a closed reply pipe is EPIPE, not a signal
+	threadpipe_enter("binlog:fsync");
 	for (;;) {
 		int64_t fd;
 		ssize_t n = read(req, &fd, sizeof fd);
@@ -41,12 +37,7 @@ static int strata_start_syncer(int req, int reply) {
 	if (fds == NULL) return ENOMEM;
 	fds[0] = req;
 	fds[1] = reply;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_t t;
-	int rc = pthread_create(&t, &attr, strata_syncer, fds);
-	pthread_attr_destroy(&attr);
+	int rc = threadpipe_start(strata_syncer, fds);
 	if (rc != 0) free(fds);
 	return rc;
 }

@@ -2,14 +2,14 @@ package store
 
 /*
 #cgo LDFLAGS: -lrocksdb
+#cgo CFLAGS: -I${SRCDIR}/../internal/threadpipe
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <rocksdb/c.h>
+#include "thread.h"
 
 typedef struct {
 	int req, reply;           // pipe ends: one byte per batch each way
@@ -23,11 +23,7 @@ typedef struct {
 // answers with a byte on w->reply, until w->req reaches EOF.
 static void* strata_writer(void* arg) {
 	strata_writer_t* w = arg;
-	pthread_setname_np(pthread_self(), "rocksdb:write");
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL); // a closed reply pipe is EPIPE, not a signal
+	threadpipe_enter("rocksdb:write");
 	for (;;) {
 		char c;
 		ssize_t n = read(w->req, &c, 1);
@@ -44,15 +40,7 @@ static void* strata_writer(void* arg) {
 	return NULL;
 }
 
-static int strata_start_writer(strata_writer_t* w) {
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_t t;
-	int rc = pthread_create(&t, &attr, strata_writer, w);
-	pthread_attr_destroy(&attr);
-	return rc;
-}
+static int strata_start_writer(strata_writer_t* w) { return threadpipe_start(strata_writer, w); }
 
 static rocksdb_writeoptions_t* strata_writeoptions(int disable_wal) {
 	rocksdb_writeoptions_t* wo = rocksdb_writeoptions_create();
