@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -190,33 +189,19 @@ func TestPauserExtends(t *testing.T) {
 	}
 }
 
-// rawExchange sends raw RESP and reads until want's length arrived (or 5s passed).
-func rawExchange(t *testing.T, addr, send string, want int) string {
+// drain reads what the server sends until nothing more arrives for quiet.
+func drain(t *testing.T, rc *respConn, quiet time.Duration) string {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.Write([]byte(send)); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	var got []byte
 	buf := make([]byte, 4096)
-	for len(got) < want {
-		n, err := conn.Read(buf)
+	for {
+		_ = rc.SetReadDeadline(time.Now().Add(quiet))
+		n, err := rc.rd.Read(buf)
 		got = append(got, buf[:n]...)
 		if err != nil {
-			break
+			return string(got)
 		}
 	}
-	// Nothing more may follow.
-	_ = conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-	if n, _ := conn.Read(buf); n > 0 {
-		got = append(got, buf[:n]...)
-	}
-	return string(got)
 }
 
 // CLIENT REPLY OFF/SKIP/ON, byte for byte what redis-server 7.0.15 answers to the same
@@ -231,33 +216,21 @@ func TestClientReply(t *testing.T) {
 		"CLIENT REPLY OFF", "CLIENT REPLY SKIP", "GET a", "RESET", "GET a",
 	}
 	want := "$1\r\n1\r\n+OK\r\n$1\r\n2\r\n$1\r\n2\r\n-ERR syntax error\r\n+OK\r\n$1\r\n1\r\n+RESET\r\n$1\r\n1\r\n"
-	all := strings.Join(cmds, "\r\n") + "\r\n"
-	if got := rawExchange(t, ts.Addr, all, len(want)); got != want {
+
+	rc := dialResp(t, ts.Addr)
+	rc.writeRaw(t, []byte(strings.Join(cmds, "\r\n")+"\r\n"))
+	if got := drain(t, rc, 300*time.Millisecond); got != want {
 		t.Fatalf("pipelined:\n got %q\nwant %q", got, want)
 	}
 
 	// One command per write: each is its own read on the server.
-	conn, err := net.DialTimeout("tcp", ts.Addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var got []byte
-	buf := make([]byte, 4096)
+	rc = dialResp(t, ts.Addr)
+	var got string
 	for _, c := range cmds {
-		if _, err := conn.Write([]byte(c + "\r\n")); err != nil {
-			t.Fatal(err)
-		}
-		_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		for {
-			n, err := conn.Read(buf)
-			got = append(got, buf[:n]...)
-			if err != nil {
-				break
-			}
-		}
+		rc.writeRaw(t, []byte(c+"\r\n"))
+		got += drain(t, rc, 50*time.Millisecond)
 	}
-	if string(got) != want {
+	if got != want {
 		t.Fatalf("one at a time:\n got %q\nwant %q", got, want)
 	}
 }
