@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -461,7 +462,16 @@ func TestListBlockingTimeout(t *testing.T) {
 
 // ltAsync runs a command on its own client in the background.
 func ltAsync(t *testing.T, ts *testServer, proto int, args ...any) <-chan ltResult {
-	c := ts.client(t, proto)
+	return doAsync(t, ts.client(t, proto), args...)
+}
+
+// doer is a go-redis client or one of its connections.
+type doer interface {
+	Do(ctx context.Context, args ...any) *redis.Cmd
+}
+
+// doAsync runs a command on c in the background; its result arrives on the channel.
+func doAsync(t *testing.T, c doer, args ...any) <-chan ltResult {
 	ctx := ctxT(t)
 	ch := make(chan ltResult, 1)
 	go func() {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,44 +9,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// result of a command run in the background.
-type bgResult struct {
-	v   any
-	err error
-}
-
-// doer is a go-redis client or single connection.
-type doer interface {
-	Do(ctx context.Context, args ...any) *redis.Cmd
-}
-
-func inBackground(t *testing.T, c doer, args ...any) <-chan bgResult {
-	ch := make(chan bgResult, 1)
-	go func() {
-		v, err := c.Do(ctxT(t), args...).Result()
-		ch <- bgResult{v, err}
-	}()
-	return ch
-}
-
-func stillWaiting(t *testing.T, ch <-chan bgResult, what string) {
+func stillWaiting(t *testing.T, ch <-chan ltResult, what string) {
 	t.Helper()
 	select {
 	case r := <-ch:
 		t.Fatalf("%s ran during the pause: %v %v", what, r.v, r.err)
 	case <-time.After(200 * time.Millisecond):
 	}
-}
-
-func finished(t *testing.T, ch <-chan bgResult, what string) bgResult {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%s still held 5s after the pause ended", what)
-	}
-	return bgResult{}
 }
 
 func blockedClients(t *testing.T, c *redis.Client) int {
@@ -79,9 +47,9 @@ func TestClientPauseWrite(t *testing.T) {
 	if got := must(t, other, "get", "k"); got != "v0" {
 		t.Fatalf("GET during a write pause = %v", got)
 	}
-	set := inBackground(t, other, "set", "k", "v1")
-	pub := inBackground(t, other, "publish", "ch", "m")
-	exec := inBackground(t, tx, "exec")
+	set := doAsync(t, other, "set", "k", "v1")
+	pub := doAsync(t, other, "publish", "ch", "m")
+	exec := doAsync(t, tx, "exec")
 	stillWaiting(t, set, "SET")
 	stillWaiting(t, pub, "PUBLISH")
 	stillWaiting(t, exec, "EXEC of a queued SET")
@@ -98,15 +66,9 @@ func TestClientPauseWrite(t *testing.T) {
 	}
 
 	must(t, admin, "client", "unpause")
-	if r := finished(t, set, "SET"); r.err != nil || r.v != "OK" {
-		t.Fatalf("SET after the pause: %v %v", r.v, r.err)
-	}
-	if r := finished(t, pub, "PUBLISH"); r.err != nil || r.v != int64(0) {
-		t.Fatalf("PUBLISH after the pause: %v %v", r.v, r.err)
-	}
-	if r := finished(t, exec, "EXEC"); r.err != nil {
-		t.Fatalf("EXEC after the pause: %v", r.err)
-	}
+	ltAwait(t, set, "OK")
+	ltAwait(t, pub, int64(0))
+	ltAwait(t, exec, []any{"OK"})
 	if n := blockedClients(t, admin); n != 0 {
 		t.Fatalf("blocked_clients = %d after the pause", n)
 	}
@@ -126,12 +88,10 @@ func TestClientPauseAllTimesOut(t *testing.T) {
 	other := ts.client(t, 3)
 	must(t, admin, "client", "pause", "400")
 	start := time.Now()
-	ping := inBackground(t, other, "ping")
-	unpause := inBackground(t, other, "client", "unpause")
-	if r := finished(t, ping, "PING"); r.err != nil || r.v != "PONG" {
-		t.Fatalf("PING after the pause: %v %v", r.v, r.err)
-	}
-	finished(t, unpause, "CLIENT UNPAUSE")
+	ping := doAsync(t, other, "ping")
+	unpause := doAsync(t, other, "client", "unpause")
+	ltAwait(t, ping, "PONG")
+	ltAwait(t, unpause, "OK")
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Fatalf("PING answered after %v of a 400ms pause", d)
 	}
