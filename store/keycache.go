@@ -12,9 +12,8 @@ import (
 
 // keyCache keeps recently read and written metadata records (and with them whole
 // strings, which live in their metadata) in Go memory, and remembers keys found
-// absent. Every command reads its key's
-// metadata first; from RocksDB that is a cgo call and a skip-list or SST search of
-// 1-3 µs, from here a hash lookup. The cache holds only what RocksDB holds: it is
+// absent. Every command reads its key's metadata first; from RocksDB that is a cgo
+// call and a skip-list or SST search of 1-3 µs, from here a hash lookup. The cache holds only what RocksDB holds: it is
 // written after RocksDB, by the commit leader, and reads of RocksDB fill it only when
 // no write to the same stripe of keys was applied while they ran.
 //
