@@ -148,6 +148,28 @@ func (s *Store) overlayGet(k []byte) (overlayVal, bool) {
 	return e, ok
 }
 
+// overlayRange returns the queued writes to keys in [lower, upper) (nil upper: no
+// end). It walks the whole overlay, which holds only what is queued right now.
+func (s *Store) overlayRange(lower, upper []byte) []overlayEntry {
+	if s.overlayN.Load() == 0 {
+		return nil
+	}
+	var out []overlayEntry
+	s.pmu.RLock()
+	for k, e := range s.overlay {
+		if k >= string(lower) && (upper == nil || k < string(upper)) {
+			out = append(out, overlayEntry{k: []byte(k), v: e.v, del: e.del})
+		}
+	}
+	s.pmu.RUnlock()
+	return out
+}
+
+type overlayEntry struct {
+	k, v []byte
+	del  bool
+}
+
 type overlayVal struct {
 	v   []byte
 	del bool
@@ -158,7 +180,7 @@ type overlayVal struct {
 // hooks have run): EXEC calls it before checking WATCHed keys.
 func (s *Store) Barrier() { s.barrier() }
 
-// barrier returns once every transaction queued so far is applied, for iterators,
+// barrier returns once every transaction queued so far is applied, for snapshots,
 // which read RocksDB directly and cannot see the overlay.
 func (s *Store) barrier() {
 	if s.overlayN.Load() == 0 {

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -206,5 +207,44 @@ func TestManyDeletesKeepReadsFast(t *testing.T) {
 	t.Logf("300 reads: %v", time.Since(start))
 	if d := time.Since(start); d > 150*time.Millisecond {
 		t.Fatalf("300 reads took %v after many range deletions", d)
+	}
+}
+
+// An iterator sees writes that are queued but not yet in RocksDB, without waiting for
+// them: a range read of a hot key does not stall its writers.
+func TestIteratorSeesQueuedWrites(t *testing.T) {
+	s := openSmall(t, t.TempDir())
+	defer s.Close()
+	runTx(t, s, func(tx *Tx) error {
+		_, err := tx.ZAdd(0, []byte("z"), ZAddOptions{}, []ScoredMember{{[]byte("a"), 1}, {[]byte("c"), 3}})
+		return err
+	})
+	w := s.Begin()
+	defer w.Close()
+	if _, err := w.ZAdd(0, []byte("z"), ZAddOptions{}, []ScoredMember{{[]byte("b"), 2}, {[]byte("c"), 0}}); err != nil {
+		t.Fatal(err)
+	}
+	p := s.Submit(w) // queued: nobody leads the group until Wait
+	r := s.Begin()
+	z, err := r.LoadZSet(0, []byte("z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := z.RangeByRank(0, -1, false)
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ScoredMember{{[]byte("c"), 0}, {[]byte("a"), 1}, {[]byte("b"), 2}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("range while queued = %v, want %v", got, want)
+	}
+	select {
+	case <-p.done:
+		t.Fatal("the read waited for the queued write to be applied")
+	default:
+	}
+	if _, err := s.Wait(p); err != nil {
+		t.Fatal(err)
 	}
 }
