@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -548,4 +549,106 @@ func TestReplFullSyncReplacesReadData(t *testing.T) {
 		t.Fatalf("the follower still shows %d of its own keys after the full sync", n)
 	}
 	sameData(t, m, f)
+}
+
+// A large sorted set's rank index travels with the stream: the follower answers ranks
+// from the records it replayed, and after promotion keeps the index up to date itself.
+// Expected ranks come from ZSCAN, which does not use the index.
+func TestReplZSetRanks(t *testing.T) {
+	t.Parallel()
+	a := replProc(t, "", "", "")
+	a.start()
+	b := replProc(t, a.addr, "", "")
+	b.start()
+	linkUp(t, 20*time.Second, b)
+	ac, bc := a.quick(t), b.quick(t)
+	ctx := ctxTimeout(t, 90*time.Second)
+	for i := 0; i < 3000; i += 500 {
+		var zs []redis.Z
+		for j := i; j < i+500; j++ {
+			zs = append(zs, redis.Z{Score: float64(j % 300), Member: fmt.Sprintf("p%d", j)})
+		}
+		if err := ac.ZAdd(ctx, "board", zs...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 200; i++ {
+		mustDo(t, ac, "zincrby", "board", strconv.Itoa(i%7-3), fmt.Sprintf("p%d", i*13))
+		mustDo(t, ac, "zrem", "board", fmt.Sprintf("p%d", i*11+1))
+		mustDo(t, ac, "zadd", "board", strconv.Itoa(i), fmt.Sprintf("new%d", i))
+	}
+	mustDo(t, ac, "zpopmin", "board", "25")
+	mustDo(t, ac, "zremrangebyrank", "board", "1000", "1040")
+	caughtUp(t, 20*time.Second, a, b)
+	checkRanks(t, ctx, ac, "master")
+	checkRanks(t, ctx, bc, "follower")
+
+	if err := bc.Do(ctx, "replicaof", "no", "one").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		mustDo(t, bc, "zincrby", "board", "2.5", fmt.Sprintf("p%d", i*7+3))
+		mustDo(t, bc, "zadd", "board", strconv.Itoa(i%50), fmt.Sprintf("late%d", i))
+	}
+	mustDo(t, bc, "zpopmax", "board", "10")
+	checkRanks(t, ctx, bc, "promoted follower")
+}
+
+// checkRanks compares ZRANK, ZREVRANK, ZRANGE by rank and ZCOUNT of "board" with what
+// its members and scores imply.
+func checkRanks(t *testing.T, ctx context.Context, c *redis.Client, who string) {
+	t.Helper()
+	var all []redis.Z
+	var cursor uint64
+	for {
+		kv, cur, err := c.ZScan(ctx, "board", cursor, "*", 1000).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			s, err := strconv.ParseFloat(kv[i+1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, redis.Z{Member: kv[i], Score: s})
+		}
+		if cursor = cur; cursor == 0 {
+			break
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Score != all[j].Score {
+			return all[i].Score < all[j].Score
+		}
+		return all[i].Member.(string) < all[j].Member.(string)
+	})
+	n := int64(len(all))
+	if got := c.ZCard(ctx, "board").Val(); got != n || n < 2000 {
+		t.Fatalf("%s: ZCARD %d, ZSCAN found %d", who, got, n)
+	}
+	for i := int64(0); i < n; i += 97 {
+		m := all[i].Member.(string)
+		if r := c.ZRank(ctx, "board", m).Val(); r != i {
+			t.Fatalf("%s: ZRANK %s = %d, want %d", who, m, r, i)
+		}
+		if r := c.ZRevRank(ctx, "board", m).Val(); r != n-1-i {
+			t.Fatalf("%s: ZREVRANK %s = %d, want %d", who, m, r, n-1-i)
+		}
+		got := c.ZRange(ctx, "board", i, i+2).Val()
+		for j, g := range got {
+			if g != all[i+int64(j)].Member.(string) {
+				t.Fatalf("%s: ZRANGE %d %d = %v, element %d should be %v", who, i, i+2, got, j, all[i+int64(j)].Member)
+			}
+		}
+		lo := all[i].Score
+		want := int64(0)
+		for _, z := range all {
+			if z.Score >= lo && z.Score < lo+10 {
+				want++
+			}
+		}
+		if got := c.ZCount(ctx, "board", strconv.FormatFloat(lo, 'g', -1, 64), "("+strconv.FormatFloat(lo+10, 'g', -1, 64)).Val(); got != want {
+			t.Fatalf("%s: ZCOUNT [%g, %g) = %d, want %d", who, lo, lo+10, got, want)
+		}
+	}
 }

@@ -107,9 +107,9 @@ func (s *Store) enqueue(req *commitReq) {
 			op := &req.tx.ops[i]
 			switch op.Kind {
 			case OpPut:
-				s.overlay[string(op.Key)] = overlayVal{v: op.Value, seq: req.seq}
+				s.layPut(op.Key, overlayVal{v: op.Value, seq: req.seq})
 			case OpDelete:
-				s.overlay[string(op.Key)] = overlayVal{del: true, seq: req.seq}
+				s.layPut(op.Key, overlayVal{del: true, seq: req.seq})
 			}
 		}
 		s.overlayN.Store(int64(len(s.overlay)))
@@ -129,51 +129,12 @@ func (s *Store) unlay(group []*commitReq) {
 		for i := range r.tx.ops {
 			k := r.tx.ops[i].Key
 			if e, ok := s.overlay[string(k)]; ok && e.seq == r.seq {
-				delete(s.overlay, string(k))
+				s.layDrop(k)
 			}
 		}
 	}
 	s.overlayN.Store(int64(len(s.overlay)))
 	s.pmu.Unlock()
-}
-
-// overlayGet looks a key up among queued, not yet applied writes.
-func (s *Store) overlayGet(k []byte) (overlayVal, bool) {
-	if s.overlayN.Load() == 0 {
-		return overlayVal{}, false
-	}
-	s.pmu.RLock()
-	e, ok := s.overlay[string(k)]
-	s.pmu.RUnlock()
-	return e, ok
-}
-
-// overlayRange returns the queued writes to keys in [lower, upper) (nil upper: no
-// end). It walks the whole overlay, which holds only what is queued right now.
-func (s *Store) overlayRange(lower, upper []byte) []overlayEntry {
-	if s.overlayN.Load() == 0 {
-		return nil
-	}
-	var out []overlayEntry
-	s.pmu.RLock()
-	for k, e := range s.overlay {
-		if k >= string(lower) && (upper == nil || k < string(upper)) {
-			out = append(out, overlayEntry{k: []byte(k), v: e.v, del: e.del})
-		}
-	}
-	s.pmu.RUnlock()
-	return out
-}
-
-type overlayEntry struct {
-	k, v []byte
-	del  bool
-}
-
-type overlayVal struct {
-	v   []byte
-	del bool
-	seq uint64
 }
 
 // Barrier returns once every transaction queued so far is applied (and its commit

@@ -48,11 +48,8 @@ func Describe(op Op) OpInfo {
 				info.Detail += fmt.Sprintf(" version=%d count=%d", m.Version, m.Count)
 			}
 		}
-	case prefixMember, prefixScore:
-		info.Record = "member"
-		if k[0] == prefixScore {
-			info.Record = "score"
-		}
+	case prefixMember, prefixScore, prefixRank:
+		info.Record = map[byte]string{prefixMember: "member", prefixScore: "score", prefixRank: "rank"}[k[0]]
 		if len(k) < 6 {
 			break
 		}
@@ -65,12 +62,21 @@ func Describe(op Op) OpInfo {
 		rest := k[6+n:]
 		info.Detail = fmt.Sprintf("version=%d", binary.BigEndian.Uint64(rest))
 		rest = rest[8:]
-		if k[0] == prefixScore && len(rest) >= 8 {
+		if k[0] == prefixRank && len(rest) > 0 {
+			info.Detail += fmt.Sprintf(" level=%d", rest[0])
+			rest = rest[1:]
+			if len(rest) == 0 {
+				info.Detail += " head"
+			}
+		}
+		if k[0] != prefixMember && len(rest) >= 8 {
 			info.Detail += fmt.Sprintf(" score=%g member=%q", decodeScore(binary.BigEndian.Uint64(rest)), rest[8:])
 		} else if len(rest) > 0 {
 			info.Detail += fmt.Sprintf(" member=%q", rest)
 		}
-		if op.Kind == OpPut && len(op.Value) > 0 {
+		if op.Kind == OpPut && k[0] == prefixRank && len(op.Value) == 8 {
+			info.Detail += fmt.Sprintf(" count=%d", decodeU64(op.Value))
+		} else if op.Kind == OpPut && len(op.Value) > 0 {
 			info.Detail += fmt.Sprintf(" value=%q", op.Value)
 		}
 	case prefixExpire:

@@ -117,7 +117,7 @@ func (tx *Tx) scanIter(lower, upper []byte) *Iter {
 	ro.SetFillCache(false)
 	ro.SetIterateLowerBound(lower)
 	ro.SetIterateUpperBound(upper)
-	return &Iter{it: tx.s.db.NewIterator(ro), ro: ro, lower: lower, upper: upper}
+	return &Iter{it: tx.s.db.NewIterator(ro), ro: ro, lower: lower, upper: upper, steps: &tx.steps}
 }
 
 // digester feeds length-prefixed fields into a hash through a small buffer.

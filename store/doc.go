@@ -1,6 +1,6 @@
 // Package store keeps Strata's data types in RocksDB.
 //
-// # Key encoding (format version 1)
+// # Key encoding (format version 2)
 //
 // Every Redis key has one metadata record; the members of a collection live in their
 // own records tagged with the metadata's version. All integers are big-endian, so
@@ -10,6 +10,7 @@
 //	member     's' | db u8 | len(key) u32 | key | version u64 | member -> member value
 //	list item  's' | db u8 | len(key) u32 | key | version u64 | index u64 -> element
 //	zset index 'z' | db u8 | len(key) u32 | key | version u64 | score u64 | member -> ""
+//	zset rank  'r' | db u8 | len(key) u32 | key | version u64 | level u8 | score u64 | member -> count
 //	expiry     'e' | db u8 | expire-at ms u64 | user key               -> ""
 //	system     '!' | name                                              -> value
 //
@@ -25,6 +26,10 @@
 // A list's elements occupy indexes [head, tail); the first push lands at 2^63 so the
 // list can grow 2^63 times either way. A score's u64 is the float's bits with the sign
 // bit flipped for positives and all bits flipped for negatives; -0 is stored as +0.
+//
+// The rank index (zset_rank.go) keeps counts over the score index of sorted sets with
+// at least 1024 members, for reads by rank in O(log n); format 2 added it, and a format
+// 1 database opens as is: its sets get the index at their first write.
 //
 // System records: "!format" holds the format version (a newer one is refused at
 // open), "!keys/<db>" the number of keys per database (DBSIZE is O(1)), "!version" the

@@ -10,12 +10,14 @@ const (
 	prefixMeta   = 'm' // m | db | user key                                   -> metadata
 	prefixMember = 's' // s | db | len(key) u32 | key | version u64 | member  -> member value
 	prefixScore  = 'z' // z | db | len(key) u32 | key | version u64 | score | member -> empty
+	prefixRank   = 'r' // r | db | len(key) u32 | key | version u64 | level | score | member -> count
 	prefixExpire = 'e' // e | db | expire-at ms u64 | user key                -> empty
 	prefixSys    = '!' // ! | name                                            -> system value
 )
 
-// FormatVersion is the version of the key encoding written by this build.
-const FormatVersion = 1
+// FormatVersion is the version of the key encoding written by this build. Version 2
+// added the sorted sets' rank index; a format 1 database opens as is (see zset_rank.go).
+const FormatVersion = 2
 
 var (
 	sysFormatKey  = []byte("!format")

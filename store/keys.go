@@ -12,7 +12,8 @@ var ErrSameObject = errors.New("store: source and destination objects are the sa
 
 // Generic key operations: copy, rename, move, and walks over a database's keys. They
 // work on every type because every type keeps its members under the same prefixes
-// (prefixMember and prefixScore), tagged by key name and version.
+// (prefixMember, and for sorted sets prefixScore and prefixRank), tagged by key name
+// and version.
 
 // Copy copies the live key src of srcDB to dst of dstDB, with its TTL. It reports false,
 // changing nothing, when src does not exist or when dst exists and replace is false.
@@ -92,13 +93,16 @@ func (tx *Tx) Move(db int, key []byte, dstDB int) (bool, error) {
 }
 
 // copyKeyValue replaces dst with a copy of the live key src: metadata with a fresh
-// version (lists keep Head and Tail, so element indexes stay valid) and every member
-// and score-index record rewritten under dst's name, database and version.
+// version (lists keep Head and Tail, so element indexes stay valid) and every member,
+// score-index and rank-index record rewritten under dst's name, database and version.
 func (tx *Tx) copyKeyValue(src, dst *Key) error {
 	m := src.Meta
 	var ops []Op
 	if m.Type != TypeString {
-		for _, p := range []byte{prefixMember, prefixScore} {
+		for _, p := range []byte{prefixMember, prefixScore, prefixRank} {
+			if p == prefixRank && m.Type != TypeZSet {
+				continue
+			}
 			var err error
 			if ops, err = tx.collectKeyRecords(ops, p, src, dst); err != nil {
 				return err

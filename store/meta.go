@@ -81,7 +81,7 @@ func (tx *Tx) Save(k *Key) {
 	if k.phys {
 		o := &k.old
 		if o.Type != TypeString && (empty || o.Type != m.Type || o.Version != m.Version) {
-			tx.dropMembers(k.DB, k.Name, o.Version, o.Count)
+			tx.dropMembers(k.DB, k.Name, o)
 		}
 		if o.ExpireAt != 0 && (empty || o.ExpireAt != m.ExpireAt) {
 			tx.del(expireKey(k.DB, o.ExpireAt, k.Name))
@@ -128,8 +128,13 @@ const smallCollection = 128
 
 // dropMembers removes every member of one version of a collection: point deletes for a
 // small one, range deletions (constant time) for a large one.
-func (tx *Tx) dropMembers(db int, name []byte, version, count uint64) {
-	for _, prefix := range []byte{prefixMember, prefixScore} {
+func (tx *Tx) dropMembers(db int, name []byte, m *Meta) {
+	version, count := m.Version, m.Count
+	prefixes := []byte{prefixMember, prefixScore}
+	if m.Type == TypeZSet && rankLevels(count) > 0 {
+		prefixes = append(prefixes, prefixRank)
+	}
+	for _, prefix := range prefixes {
 		p := memberPrefix(prefix, db, name, version)
 		if count > smallCollection {
 			tx.delRange(p, prefixEnd(p))
@@ -171,7 +176,7 @@ func (tx *Tx) FlushAll() {
 		tx.wb, tx.wbOps = nil, 0
 	}
 	tx.pending, tx.pendingOps = nil, 0
-	for _, p := range []byte{prefixMeta, prefixMember, prefixScore, prefixExpire} {
+	for _, p := range []byte{prefixMeta, prefixMember, prefixScore, prefixRank, prefixExpire} {
 		tx.delRange([]byte{p}, []byte{p + 1})
 	}
 	for db := 0; db < Databases; db++ {
@@ -198,7 +203,7 @@ func (tx *Tx) FlushDB(db int) {
 		tx.wb, tx.wbOps = nil, 0
 	}
 	tx.pending, tx.pendingOps = nil, 0
-	for _, p := range []byte{prefixMeta, prefixMember, prefixScore, prefixExpire} {
+	for _, p := range []byte{prefixMeta, prefixMember, prefixScore, prefixRank, prefixExpire} {
 		start := []byte{p, byte(db)}
 		tx.delRange(start, prefixEnd(start))
 	}

@@ -226,6 +226,7 @@ const (
 	RecordMember            // hash field, set member, zset member (Value = score) or list element
 	RecordScore             // zset score index entry: Score and Member are set
 	RecordExpire            // expiry index entry: ExpireAt is set
+	RecordRank              // zset rank index entry: Member is level u8 | score u64 | member
 )
 
 // Record is a decoded raw record. Its slices alias the key and value it was decoded
@@ -264,7 +265,7 @@ func DecodeRecord(key, value []byte) (Record, error) {
 		if err := decodeMeta(value, &r.Meta); err != nil {
 			return r, err
 		}
-	case prefixMember, prefixScore:
+	case prefixMember, prefixScore, prefixRank:
 		if len(key) < 6 {
 			return r, corruptf("member key %q too short", key)
 		}
@@ -277,6 +278,12 @@ func DecodeRecord(key, value []byte) (Record, error) {
 		r.Member = key[6+n+8:]
 		r.Value = value
 		r.Kind = RecordMember
+		if key[0] == prefixRank {
+			r.Kind = RecordRank
+			if len(r.Member) < 1 || (len(r.Member) > 1 && len(r.Member) < 9) || len(value) != 8 {
+				return r, corruptf("rank key %q malformed", key)
+			}
+		}
 		if key[0] == prefixScore {
 			r.Kind = RecordScore
 			if len(r.Member) < 8 {
@@ -435,7 +442,7 @@ func (l *Loader) Add(key, value []byte) error {
 			return fmt.Errorf("key %q: %w", key[2:], err)
 		}
 		l.counts[key[1]]++
-	case prefixMember, prefixScore, prefixExpire:
+	case prefixMember, prefixScore, prefixRank, prefixExpire:
 	default:
 		return corruptf("unknown record prefix %q", key[0])
 	}

@@ -105,7 +105,10 @@ type Store struct {
 	pmu      sync.RWMutex
 	overlay  map[string]overlayVal
 	overlayN atomic.Int64
-	hooks    []CommitHook
+	// The overlay's keys by collection (member prefix up to the version), so an
+	// iterator over one collection finds its queued writes without a full walk.
+	overlayColl map[string]map[string]struct{}
+	hooks       []CommitHook
 
 	log       Log
 	applied   atomic.Uint64 // ID of the last record applied to RocksDB
@@ -145,7 +148,8 @@ func Open(opts Options) (*Store, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: create %s: %w", opts.Dir, err)
 	}
-	s := &Store{opts: opts, stop: make(chan struct{}), overlay: map[string]overlayVal{}}
+	s := &Store{opts: opts, stop: make(chan struct{}), overlay: map[string]overlayVal{},
+		overlayColl: map[string]map[string]struct{}{}}
 	s.locks.seed = maphash.MakeSeed()
 
 	s.bbto = grocksdb.NewDefaultBlockBasedTableOptions()
@@ -250,17 +254,22 @@ func (s *Store) loadSystem() error {
 	if err != nil {
 		return fmt.Errorf("store: read format version: %w", err)
 	}
-	if v == nil {
-		if err := s.db.Put(s.wo, sysFormatKey, encodeU64(FormatVersion)); err != nil {
-			return fmt.Errorf("store: write format version: %w", err)
-		}
-	} else {
+	var got uint64
+	if v != nil {
 		if len(v) != 8 {
 			return corruptf("format version record has %d bytes", len(v))
 		}
-		if got := binary.BigEndian.Uint64(v); got > FormatVersion {
+		if got = binary.BigEndian.Uint64(v); got > FormatVersion {
 			return fmt.Errorf("%w: %s has format %d, this build reads up to %d; upgrade Strata",
 				ErrNewerFormat, s.opts.Dir, got, FormatVersion)
+		}
+	}
+	if got < FormatVersion {
+		// A new directory, or an older format this build reads as is (format 1 lacks
+		// only the rank index, built at each sorted set's next write). Marking it keeps
+		// an older build, which would not keep that index, from opening it.
+		if err := s.db.Put(s.wo, sysFormatKey, encodeU64(FormatVersion)); err != nil {
+			return fmt.Errorf("store: write format version: %w", err)
 		}
 	}
 	for db := 0; db < Databases; db++ {

@@ -58,6 +58,23 @@ func TestRefusesNewerFormat(t *testing.T) {
 	}
 }
 
+// A format 1 directory opens and is marked format 2, so older builds refuse it from
+// then on.
+func TestOpensOlderFormat(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	if err := s.db.Put(s.wo, sysFormatKey, encodeU64(1)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTest(t, dir)
+	defer s.Close()
+	v, err := s.db.GetBytes(s.ro, sysFormatKey)
+	if err != nil || decodeU64(v) != FormatVersion {
+		t.Fatalf("format after opening format 1: %x %v, want %d", v, err, FormatVersion)
+	}
+}
+
 func TestKeyCountsSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)

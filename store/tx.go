@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,6 +42,7 @@ type Tx struct {
 	snap       *grocksdb.Snapshot
 	ro         *grocksdb.ReadOptions
 
+	steps   int              // iterator seeks and steps taken
 	deltas  [Databases]int64 // change in key count per db
 	flushed uint32           // dbs flushed inside this transaction (bit per db)
 	touched []KeyRef
@@ -249,17 +251,22 @@ func sliceBytes(sl *grocksdb.Slice, err error) ([]byte, error) {
 	return out, nil
 }
 
-// Iter walks raw keys in [lower, upper), seeing the transaction's own writes.
+// Iter walks raw keys in [lower, upper), seeing the transaction's own writes and the
+// queued writes of other transactions.
 type Iter struct {
 	it           *grocksdb.Iterator
 	ro           *grocksdb.ReadOptions
-	wb           *grocksdb.WriteBatchWI // the iterator's own view of queued writes, if any
 	lower, upper []byte
+	steps        *int // the transaction's count of seeks and steps (tests check costs with it)
+
+	// Queued writes of other transactions in the range, merged in (overlay.go).
+	lay []overlayEntry
+	li  int
+	src int8
+	dir int
 }
 
-// iter opens an iterator over [lower, upper). Close it. It sees the transaction's own
-// writes and the queued writes of other transactions in the range (the overlay), so
-// it never has to wait for the queue to reach RocksDB.
+// iter opens an iterator over [lower, upper). Close it.
 func (tx *Tx) iter(lower, upper []byte) *Iter {
 	var lay []overlayEntry
 	if tx.snap == nil {
@@ -281,64 +288,120 @@ func (tx *Tx) iter(lower, upper []byte) *Iter {
 		ro.SetIterateUpperBound(upper)
 	}
 	base := tx.s.db.NewIterator(ro)
-	it := &Iter{it: base, ro: ro, lower: lower, upper: upper}
-	switch {
-	case len(lay) > 0:
-		// Queued writes first, then this transaction's, which are newer.
-		it.wb = grocksdb.NewWriteBatchWI(0, true)
-		for _, e := range lay {
-			if e.del {
-				it.wb.Delete(e.k)
-			} else {
-				it.wb.Put(e.k, e.v)
-			}
-		}
-		for _, op := range tx.ops {
-			switch op.Kind {
-			case OpPut:
-				it.wb.Put(op.Key, op.Value)
-			case OpDelete:
-				it.wb.Delete(op.Key)
-			}
-		}
-		it.it = it.wb.NewIteratorWithBase(tx.s.db, base)
-	case len(tx.ops) > 0:
+	it := &Iter{it: base, ro: ro, lower: lower, upper: upper, steps: &tx.steps}
+	if len(tx.ops) > 0 && tx.writesIn(lower, upper) {
 		tx.syncBatch()
 		it.it = tx.wb.NewIteratorWithBase(tx.s.db, base)
+		if len(lay) > 0 {
+			// The transaction's own writes are newer than anything queued.
+			tx.syncPending()
+			lay = slices.DeleteFunc(lay, func(e overlayEntry) bool {
+				_, mine := tx.pending[string(e.k)]
+				return mine
+			})
+		}
+	}
+	if len(lay) > 0 {
+		it.lay, it.dir = lay, 1
 	}
 	return it
 }
 
+// writesIn reports whether the transaction may have written a key in [lower, upper):
+// an iterator over a range it did not write needs no view of its writes.
+func (tx *Tx) writesIn(lower, upper []byte) bool {
+	if len(tx.ops) > 64 {
+		return true
+	}
+	for i := range tx.ops {
+		k := tx.ops[i].Key
+		if tx.ops[i].Kind != OpDeleteRange && bytes.Compare(k, lower) >= 0 && (upper == nil || bytes.Compare(k, upper) < 0) {
+			return true
+		}
+	}
+	return false
+}
+
 // Valid reports whether the iterator is positioned on a key inside its bounds.
 func (it *Iter) Valid() bool {
-	if !it.it.Valid() {
-		return false
+	if it.lay != nil {
+		return it.src != srcNone
 	}
-	k := it.it.Key().Data()
-	return bytes.Compare(k, it.lower) >= 0 && (it.upper == nil || bytes.Compare(k, it.upper) < 0)
+	return it.innerValid()
 }
 
 // Key is valid until the iterator moves.
-func (it *Iter) Key() []byte { return it.it.Key().Data() }
+func (it *Iter) Key() []byte {
+	if it.lay != nil && it.src != srcInner {
+		return it.lay[it.li].k
+	}
+	return it.it.Key().Data()
+}
 
 // Value is valid until the iterator moves.
-func (it *Iter) Value() []byte { return it.it.Value().Data() }
+func (it *Iter) Value() []byte {
+	if it.lay != nil && it.src != srcInner {
+		return it.lay[it.li].v
+	}
+	return it.it.Value().Data()
+}
 
-func (it *Iter) Next()                { it.it.Next() }
-func (it *Iter) Prev()                { it.it.Prev() }
-func (it *Iter) Seek(k []byte)        { it.it.Seek(k) }
-func (it *Iter) SeekFirst()           { it.it.Seek(it.lower) }
-func (it *Iter) SeekForPrev(k []byte) { it.it.SeekForPrev(k) }
+func (it *Iter) Next() {
+	*it.steps++
+	if it.lay != nil {
+		it.mergedStep(1)
+		return
+	}
+	it.it.Next()
+}
+
+func (it *Iter) Prev() {
+	*it.steps++
+	if it.lay != nil {
+		it.mergedStep(-1)
+		return
+	}
+	it.it.Prev()
+}
+
+func (it *Iter) Seek(k []byte) {
+	*it.steps++
+	if it.lay != nil {
+		it.mergedSeek(k)
+		return
+	}
+	it.it.Seek(k)
+}
+
+func (it *Iter) SeekFirst() { it.Seek(it.lower) }
+
+func (it *Iter) SeekForPrev(k []byte) {
+	*it.steps++
+	if it.lay != nil {
+		it.mergedSeekForPrev(k)
+		return
+	}
+	it.it.SeekForPrev(k)
+}
 
 // SeekLast positions on the last key below the upper bound.
 func (it *Iter) SeekLast() {
 	if it.upper == nil {
+		*it.steps++
+		if it.lay != nil {
+			it.dir = -1
+			it.it.SeekToLast()
+			it.li = len(it.lay) - 1
+			it.settle()
+			return
+		}
 		it.it.SeekToLast()
 		return
 	}
-	it.it.SeekForPrev(it.upper)
-	if it.it.Valid() && bytes.Equal(it.it.Key().Data(), it.upper) {
-		it.it.Prev()
+	// upper is exclusive: the last key below it.
+	it.SeekForPrev(it.upper)
+	if it.Valid() && bytes.Equal(it.Key(), it.upper) {
+		it.Prev()
 	}
 }
 
@@ -354,7 +417,4 @@ func (it *Iter) Err() error {
 func (it *Iter) Close() {
 	it.it.Close()
 	it.ro.Destroy()
-	if it.wb != nil {
-		it.wb.Destroy()
-	}
 }

@@ -21,12 +21,10 @@ import (
 // score; -inf and +inf sort at the ends), so a score range is one seek to the encoded
 // bound followed by k steps: O(log n + k).
 //
-// Ranks. An LSM tree keeps no order statistics (no per-node subtree counts as in Redis's
-// skiplist spans), so the only way to reach rank r is to step over r entries. Every
-// rank-based access therefore walks from the nearer end of the index: rank r costs
-// O(min(r, n-r) + k) for k returned elements, cheap near either end and n/2 at worst in
-// the middle. ZRANK and ZCOUNT count a span and its complement in lock step and stop
-// at whichever ends first, so they cost O(min(k, n-k)).
+// Ranks. An LSM tree keeps no order statistics, so a third kind of record, the rank
+// index (zset_rank.go), keeps counts in a skip list over the score index: ZRANK, ZCOUNT
+// and every read by rank cost O(log n) seeks plus the k elements returned, and every
+// added or removed member updates one count per level.
 //
 // Lex ranges. Redis defines ZRANGEBYLEX only when all members share one score; with
 // mixed scores its result depends on the encoding. Strata follows the listpack encoding
@@ -161,27 +159,34 @@ func (z *ZSet) Score(member []byte) (float64, bool, error) {
 }
 
 // put sets member's score, given its current score (existed false: a new member).
-func (z *ZSet) put(member []byte, score, old float64, existed bool) {
+func (z *ZSet) put(member []byte, score, old float64, existed bool) error {
 	score = zNormScore(score)
 	bits := encodeScore(score)
 	if existed {
 		ob := encodeScore(old)
 		if ob == bits {
-			return
+			return nil
 		}
-		z.tx.del(z.idxKey(ob, member))
-	} else {
-		z.K.Meta.Count++
+		if err := z.del(member, old); err != nil {
+			return err
+		}
 	}
+	n := z.K.Meta.Count
+	z.K.Meta.Count++
 	z.tx.putMember(z.K, member, encodeU64(bits))
-	z.tx.put(z.idxKey(bits, member), nil)
+	k := z.idxKey(bits, member)
+	z.tx.put(k, nil)
+	return z.rankInsert(k[z.idxOff():], n)
 }
 
 // del removes a member whose score is known.
-func (z *ZSet) del(member []byte, score float64) {
-	z.tx.delMember(z.K, member)
-	z.tx.del(z.idxKey(encodeScore(score), member))
+func (z *ZSet) del(member []byte, score float64) error {
+	n := z.K.Meta.Count
 	z.K.Meta.Count--
+	k := z.idxKey(encodeScore(score), member)
+	z.tx.delMember(z.K, member)
+	z.tx.del(k)
+	return z.rankRemove(k[z.idxOff():], n)
 }
 
 // Remove deletes a member; it reports whether the member was there. Call Save after.
@@ -190,8 +195,7 @@ func (z *ZSet) Remove(member []byte) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	z.del(member, s)
-	return true, nil
+	return true, z.del(member, s)
 }
 
 // ZAddOptions are ZADD's modifiers.
@@ -241,7 +245,9 @@ func (tx *Tx) ZAdd(db int, key []byte, o ZAddOptions, pairs []ScoredMember) (ZAd
 			}
 			r.Score, r.Applied = zNormScore(score), true
 			if encodeScore(score) != encodeScore(cur) {
-				z.put(p.Member, score, cur, true)
+				if err := z.put(p.Member, score, cur, true); err != nil {
+					return ZAddResult{}, err
+				}
 				r.Updated++
 				changed = true
 			}
@@ -250,7 +256,9 @@ func (tx *Tx) ZAdd(db int, key []byte, o ZAddOptions, pairs []ScoredMember) (ZAd
 		if o.XX {
 			continue
 		}
-		z.put(p.Member, score, 0, false)
+		if err := z.put(p.Member, score, 0, false); err != nil {
+			return ZAddResult{}, err
+		}
 		r.Score, r.Applied = zNormScore(score), true
 		r.Added++
 		changed = true
@@ -275,44 +283,30 @@ func (z *ZSet) scoreSpan(r ScoreRange) (lo, hi []byte) {
 	return lo, hi
 }
 
-// countSpan counts the index entries in [lo, hi) (both inside the current index) in
-// O(min(k, n-k)) steps for k entries inside and n-k outside: it walks the span and its
-// complement in lock step and stops at whichever ends first.
+// countSpan counts the index entries in [lo, hi) (raw index keys of the current
+// version) with two rank lookups: O(log n).
 func (z *ZSet) countSpan(lo, hi []byte) (int64, error) {
 	if !z.Exists() || bytes.Compare(lo, hi) >= 0 {
 		return 0, nil
 	}
-	p := z.idxPrefix()
-	in := z.tx.iter(lo, hi)
-	defer in.Close()
-	below := z.tx.iter(p, lo)
-	defer below.Close()
-	above := z.tx.iter(hi, prefixEnd(p))
-	defer above.Close()
-	in.SeekFirst()
-	below.SeekFirst()
-	above.SeekFirst()
-	var k, out int64
-	for {
-		if !in.Valid() {
-			return k, in.Err()
-		}
-		k++
-		in.Next()
-		switch {
-		case below.Valid():
-			out++
-			below.Next()
-		case above.Valid():
-			out++
-			above.Next()
-		default:
-			if err := errors.Join(below.Err(), above.Err()); err != nil {
-				return 0, err
-			}
-			return z.Card() - out, nil
-		}
+	a, err := z.below(lo)
+	if err != nil {
+		return 0, err
 	}
+	b, err := z.below(hi)
+	return int64(b) - int64(a), err
+}
+
+// below counts the elements whose index key sorts before the raw key k.
+func (z *ZSet) below(k []byte) (uint64, error) {
+	p := z.idxPrefix()
+	switch {
+	case bytes.HasPrefix(k, p):
+		return z.rankBelow(k[len(p):])
+	case bytes.Compare(k, p) < 0:
+		return 0, nil
+	}
+	return z.K.Meta.Count, nil
 }
 
 // CountByScore is ZCOUNT.
@@ -330,10 +324,12 @@ func (z *ZSet) Rank(member []byte, rev bool) (int64, bool, error) {
 	if err != nil || !ok {
 		return 0, false, err
 	}
-	r, err := z.countSpan(z.idxPrefix(), z.idxKey(encodeScore(s), member))
+	b := binary.BigEndian.AppendUint64(nil, encodeScore(s))
+	u, err := z.rankBelow(append(b, member...))
 	if err != nil {
 		return 0, false, err
 	}
+	r := int64(u)
 	if rev {
 		r = z.Card() - 1 - r
 	}
@@ -362,31 +358,22 @@ func zRankWindow(start, stop, n int64) (int64, int64, bool) {
 }
 
 // byRank returns the elements of forward ranks [start, stop] (0 <= start <= stop < n)
-// in forward order, walking from the nearer end of the index.
+// in forward order: the rank index finds start, then the score index is read in order.
 func (z *ZSet) byRank(start, stop int64) ([]ScoredMember, error) {
-	n := z.Card()
+	after, skip, err := z.rankSelect(uint64(start))
+	if err != nil {
+		return nil, err
+	}
 	it := z.index()
 	defer it.Close()
+	seekAfter(it, z.idxPrefix(), after)
+	for ; skip > 0 && it.Valid(); skip-- {
+		it.Next()
+	}
 	out := make([]ScoredMember, 0, min(stop-start+1, 1<<16))
-	if stop+1 <= n-start {
-		it.SeekFirst()
-		for i := int64(0); i < start && it.Valid(); i++ {
-			it.Next()
-		}
-		for i := start; i <= stop && it.Valid(); i++ {
-			out = append(out, z.idxEntry(it.Key()))
-			it.Next()
-		}
-	} else {
-		it.SeekLast()
-		for i := n - 1; i > stop && it.Valid(); i-- {
-			it.Prev()
-		}
-		for i := stop; i >= start && it.Valid(); i-- {
-			out = append(out, z.idxEntry(it.Key()))
-			it.Prev()
-		}
-		slices.Reverse(out)
+	for i := start; i <= stop && it.Valid(); i++ {
+		out = append(out, z.idxEntry(it.Key()))
+		it.Next()
 	}
 	return out, it.Err()
 }
@@ -591,10 +578,13 @@ func (z *ZSet) CountByLex(r LexRange) (int64, error) {
 }
 
 // removeAll deletes the given elements (scores as stored). Call Save after.
-func (z *ZSet) removeAll(items []ScoredMember) {
+func (z *ZSet) removeAll(items []ScoredMember) error {
 	for _, e := range items {
-		z.del(e.Member, e.Score)
+		if err := z.del(e.Member, e.Score); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // RemoveRangeByRank is ZREMRANGEBYRANK; it saves the key.
@@ -619,7 +609,9 @@ func (z *ZSet) removeItems(items []ScoredMember, err error) (int64, error) {
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
-	z.removeAll(items)
+	if err := z.removeAll(items); err != nil {
+		return 0, err
+	}
 	z.Save()
 	return int64(len(items)), nil
 }
@@ -648,7 +640,9 @@ func (z *ZSet) Pop(max bool, count int64) ([]ScoredMember, error) {
 	if err != nil || len(out) == 0 {
 		return nil, err
 	}
-	z.removeAll(out)
+	if err := z.removeAll(out); err != nil {
+		return nil, err
+	}
 	z.Save()
 	return out, nil
 }
@@ -804,8 +798,15 @@ func (tx *Tx) StoreZSet(db int, dst []byte, items []ScoredMember) error {
 	}
 	tx.Reset(k, TypeZSet)
 	z := &ZSet{tx: tx, K: k}
+	// A fresh version: write the elements, then build the rank index in one pass.
 	for _, e := range items {
-		z.put(e.Member, e.Score, 0, false)
+		bits := encodeScore(zNormScore(e.Score))
+		z.tx.putMember(z.K, e.Member, encodeU64(bits))
+		z.tx.put(z.idxKey(bits, e.Member), nil)
+	}
+	z.K.Meta.Count = uint64(len(items))
+	if err := z.rankRebuild(z.K.Meta.Count); err != nil {
+		return err
 	}
 	z.Save()
 	return nil

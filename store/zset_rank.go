@@ -1,0 +1,490 @@
+package store
+
+import (
+	"bytes"
+	"math"
+	"math/bits"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// The rank index of a sorted set: order statistics over the score index, so that
+// reads by rank (ZRANGE, ZRANK, ZREMRANGEBYRANK) and counts of a score range (ZCOUNT)
+// cost O(log n) seeks plus the elements returned.
+//
+// It is a skip list of counts stored beside the score index. A member is a node of
+// level l when the xxhash64 of its name has at least 8*l trailing zero bits, so about
+// one member in 256^l is. A node has two records per level, and every level has a tail
+// count:
+//
+//	rank node   r | db | len(key) | key | version | l u8        | score u64 | member -> ""
+//	rank count  r | db | len(key) | key | version | 0x80|l u8   | score u64 | member -> count u64
+//	rank tail   r | db | len(key) | key | version | 0x80|l u8   | ff x 9             -> count u64
+//
+// A node counts the elements after the previous node of its level up to and including
+// itself; the tail counts those after the last node. The counts of one level add up to
+// the set's size. Finding rank r walks the counts down from the top level and crosses
+// at most one bucket per level (256 entries expected). Adding or removing an element
+// changes one count per level: the bucket ends at the first node at or after the
+// element, found with a forward seek among the node records, which are written once and
+// rarely change; the count itself, rewritten by every insert into its bucket, is read
+// and written by key.
+//
+// Levels are kept only where they pay: none below 1024 members (a walk of at most 1024
+// entries is as cheap), then one more level each time the set grows 256-fold, so the
+// top level has 4 to 1024 nodes. The wide fan-out keeps writes cheap (one level up to
+// 262,144 members, two up to 67 million) at the price of longer walks on reads. A
+// level is built from the one below when the set grows past its threshold and deleted
+// when it shrinks below it.
+//
+// Because nodes are chosen by a fixed hash, the index is a function of the set's
+// contents: master and follower, a dump and its load, COPY and its source all hold the
+// same records. Sets written by a build without the index (format 1) have none: reads
+// walk the score index as before, and the first write builds it. A fixed hash can be
+// gamed by someone choosing member names so that no member is a node; their set's
+// rank reads then walk the score index, which is what they cost without the index.
+const (
+	rankMaxLevel = 10
+	rankCounts   = 0x80 // level byte of the count records
+)
+
+// The shape of the index. The records depend on it: these are part of the format (the
+// tests shrink them to exercise many levels with few members).
+var (
+	rankShift uint64 = 8    // one member in 2^rankShift is a node of the next level
+	rankFirst uint64 = 1024 // sets smaller than this have no index
+)
+
+// rankLevels is how many levels a set of n elements keeps.
+func rankLevels(n uint64) int {
+	if n < rankFirst {
+		return 0
+	}
+	l := 1
+	for t := rankFirst; l < rankMaxLevel && t <= math.MaxUint64>>rankShift && n >= t<<rankShift; t <<= rankShift {
+		l++
+	}
+	return l
+}
+
+// memberLevel is the highest level member is a node of (0: none).
+func memberLevel(member []byte) int {
+	return min(bits.TrailingZeros64(xxhash.Sum64(member))/int(rankShift), rankMaxLevel)
+}
+
+// sfxLevel is memberLevel for an index suffix (score u64 | member).
+func sfxLevel(sfx []byte) int {
+	if len(sfx) < 8 {
+		return rankMaxLevel
+	}
+	return memberLevel(sfx[8:])
+}
+
+// rankTail is the suffix of a level's tail count: it sorts after every element, whose
+// score bytes are at most ff f0 (+inf).
+var rankTail = bytes.Repeat([]byte{0xff}, 9)
+
+func (z *ZSet) rankPrefix() []byte {
+	return memberPrefix(prefixRank, z.K.DB, z.K.Name, z.K.Meta.Version)
+}
+
+// nodePrefix and countPrefix are the prefixes of level l's node and count records.
+func (z *ZSet) nodePrefix(l int) []byte  { return append(z.rankPrefix(), byte(l)) }
+func (z *ZSet) countPrefix(l int) []byte { return append(z.rankPrefix(), byte(rankCounts|l)) }
+
+func (z *ZSet) countKey(l int, sfx []byte) []byte { return append(z.countPrefix(l), sfx...) }
+
+// nodeIter iterates the node records of every level; countIter the counts.
+func (z *ZSet) nodeIter() *Iter {
+	p := z.rankPrefix()
+	return z.tx.iter(p, append(bytes.Clone(p), rankCounts))
+}
+
+func (z *ZSet) countIter() *Iter {
+	p := z.rankPrefix()
+	return z.tx.iter(append(bytes.Clone(p), rankCounts), prefixEnd(p))
+}
+
+func rankCount(v []byte) (uint64, error) {
+	if len(v) != 8 {
+		return 0, corruptf("rank index count has %d bytes", len(v))
+	}
+	return decodeU64(v), nil
+}
+
+// count reads one count; ok is false when it does not exist.
+func (z *ZSet) count(l int, sfx []byte) (uint64, bool, error) {
+	v, err := z.tx.get(z.countKey(l, sfx))
+	if err != nil || v == nil {
+		return 0, false, err
+	}
+	c, err := rankCount(v)
+	return c, err == nil, err
+}
+
+type rankWrite struct {
+	k   []byte
+	v   []byte
+	del bool
+}
+
+func (z *ZSet) applyRank(ws []rankWrite) {
+	for _, w := range ws {
+		if w.del {
+			z.tx.del(w.k)
+		} else {
+			z.tx.put(w.k, w.v)
+		}
+	}
+}
+
+func putCount(k []byte, c uint64) rankWrite { return rankWrite{k: k, v: encodeU64(c)} }
+
+// seekAfter positions it on the first key under prefix p after p+sfx (nil sfx: the
+// first key under p).
+func seekAfter(it *Iter, p, sfx []byte) {
+	k := append(bytes.Clone(p), sfx...)
+	it.Seek(k)
+	if sfx != nil && it.Valid() && bytes.Equal(it.Key(), k) {
+		it.Next()
+	}
+}
+
+// nextNode returns the suffix of the first level-l node at or after sfx (after: past
+// sfx), or the tail's when there is none.
+func nextNode(it *Iter, np, sfx []byte, after bool) ([]byte, error) {
+	if after {
+		seekAfter(it, np, sfx)
+	} else {
+		it.Seek(append(bytes.Clone(np), sfx...))
+	}
+	if it.Valid() && bytes.HasPrefix(it.Key(), np) {
+		return bytes.Clone(it.Key()[len(np):]), nil
+	}
+	return rankTail, it.Err()
+}
+
+// rankInsert accounts for a new element (its score-index record already written) in
+// a set that had n elements.
+func (z *ZSet) rankInsert(sfx []byte, n uint64) error {
+	top := rankLevels(n)
+	if top == 0 {
+		return z.rankGrow(n + 1)
+	}
+	ws, ok, err := z.insertWrites(sfx, top)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return z.rankRebuild(n + 1) // no index yet: build it, the new element included
+	}
+	z.applyRank(ws)
+	return z.rankGrow(n + 1)
+}
+
+// insertWrites computes rankInsert's changes; ok is false when the set has no index.
+func (z *ZSet) insertWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
+	lv := sfxLevel(sfx)
+	var ws []rankWrite
+	it := z.nodeIter()
+	defer it.Close()
+	var split map[string]uint64 // counts this insert changed one level down
+	for l := 1; l <= top; l++ {
+		next, err := nextNode(it, z.nodePrefix(l), sfx, false)
+		if err != nil {
+			return nil, false, err
+		}
+		sc, ok, err := z.count(l, next)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			if l == 1 && bytes.Equal(next, rankTail) {
+				return nil, false, nil
+			}
+			return nil, false, corruptf("rank index of %q: level %d lacks a count", z.K.Name, l)
+		}
+		if lv < l {
+			ws = append(ws, putCount(z.countKey(l, next), sc+1))
+			continue
+		}
+		// The new element splits the bucket ending at next: (prev, e] stays with the
+		// element, (e, next] with next.
+		var after uint64
+		if l == 1 {
+			after, err = z.countAfter(sfx, next)
+		} else {
+			after, err = z.levelAfter(l-1, sfx, next, split)
+		}
+		if err == nil && after > sc {
+			err = corruptf("rank index of %q: level %d bucket counts %d, %d after the new element", z.K.Name, l, sc, after)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		ws = append(ws, putCount(z.countKey(l, next), after), putCount(z.countKey(l, sfx), sc+1-after),
+			rankWrite{k: append(z.nodePrefix(l), sfx...), v: []byte{}})
+		split = map[string]uint64{string(next): after, string(sfx): sc + 1 - after}
+	}
+	return ws, true, it.Err()
+}
+
+// countAfter counts the score-index entries after sfx up to and including end (the
+// tail: to the last element).
+func (z *ZSet) countAfter(sfx, end []byte) (uint64, error) {
+	it := z.index()
+	defer it.Close()
+	off := z.idxOff()
+	var c uint64
+	for seekAfter(it, z.idxPrefix(), sfx); it.Valid(); it.Next() {
+		c++
+		if bytes.Equal(it.Key()[off:], end) {
+			break
+		}
+	}
+	return c, it.Err()
+}
+
+// levelAfter sums the level-l counts after sfx up to and including end, taking changed
+// counts from split.
+func (z *ZSet) levelAfter(l int, sfx, end []byte, split map[string]uint64) (uint64, error) {
+	cp := z.countPrefix(l)
+	it := z.tx.iter(cp, prefixEnd(cp))
+	defer it.Close()
+	var c uint64
+	for seekAfter(it, cp, sfx); it.Valid(); it.Next() {
+		k := it.Key()[len(cp):]
+		n, ok := split[string(k)]
+		if !ok {
+			var err error
+			if n, err = rankCount(it.Value()); err != nil {
+				return 0, err
+			}
+		}
+		c += n
+		if bytes.Equal(k, end) {
+			break
+		}
+	}
+	return c, it.Err()
+}
+
+// rankRemove accounts for a removed element (its score-index record already deleted)
+// in a set that had n elements.
+func (z *ZSet) rankRemove(sfx []byte, n uint64) error {
+	if rankLevels(n) == 0 {
+		return nil
+	}
+	ws, ok, err := z.removeWrites(sfx, rankLevels(n))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return z.rankRebuild(n - 1) // no index yet: build it without the element
+	}
+	z.applyRank(ws)
+	return z.rankShrink(n - 1)
+}
+
+// removeWrites computes rankRemove's changes; ok is false when the set has no index.
+func (z *ZSet) removeWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
+	lv := sfxLevel(sfx)
+	var ws []rankWrite
+	it := z.nodeIter()
+	defer it.Close()
+	for l := 1; l <= top; l++ {
+		node := lv >= l
+		next, err := nextNode(it, z.nodePrefix(l), sfx, node)
+		if err != nil {
+			return nil, false, err
+		}
+		sc, ok, err := z.count(l, next)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			if l == 1 && bytes.Equal(next, rankTail) {
+				return nil, false, nil
+			}
+			return nil, false, corruptf("rank index of %q: level %d lacks a count", z.K.Name, l)
+		}
+		var own uint64 // the element's own bucket, which the next one absorbs
+		if node {
+			if own, ok, err = z.count(l, sfx); err != nil || !ok {
+				if err == nil {
+					err = corruptf("rank index of %q: level %d has no count for a node", z.K.Name, l)
+				}
+				return nil, false, err
+			}
+			ws = append(ws, rankWrite{k: z.countKey(l, sfx), del: true},
+				rankWrite{k: append(z.nodePrefix(l), sfx...), del: true})
+		}
+		if sc+own < 1 {
+			return nil, false, corruptf("rank index of %q: level %d count underflow", z.K.Name, l)
+		}
+		ws = append(ws, putCount(z.countKey(l, next), sc+own-1))
+	}
+	return ws, true, it.Err()
+}
+
+// rankGrow adds the level a set of n elements newly needs.
+func (z *ZSet) rankGrow(n uint64) error {
+	if l := rankLevels(n); l > rankLevels(n-1) {
+		return z.rankBuild(l)
+	}
+	return nil
+}
+
+// rankShrink deletes the top level when a set shrank to n elements, below its
+// threshold.
+func (z *ZSet) rankShrink(n uint64) error {
+	l := rankLevels(n + 1)
+	if l == rankLevels(n) {
+		return nil
+	}
+	var ks [][]byte
+	for _, p := range [][]byte{z.nodePrefix(l), z.countPrefix(l)} {
+		it := z.tx.iter(p, prefixEnd(p))
+		for it.SeekFirst(); it.Valid(); it.Next() {
+			ks = append(ks, bytes.Clone(it.Key()))
+		}
+		err := it.Err()
+		it.Close()
+		if err != nil {
+			return err
+		}
+	}
+	for _, k := range ks {
+		z.tx.del(k)
+	}
+	return nil
+}
+
+// rankRebuild builds every level of a set of n elements from its score index.
+func (z *ZSet) rankRebuild(n uint64) error {
+	for l := 1; l <= rankLevels(n); l++ {
+		if err := z.rankBuild(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rankBuild writes level l from the level below (the score index for level 1).
+func (z *ZSet) rankBuild(l int) error {
+	var ws []rankWrite
+	var cnt uint64
+	var it *Iter
+	off := z.idxOff()
+	if l > 1 {
+		below := z.countPrefix(l - 1)
+		it, off = z.tx.iter(below, prefixEnd(below)), len(below)
+	} else {
+		it = z.index()
+	}
+	for it.SeekFirst(); it.Valid(); it.Next() {
+		sfx := it.Key()[off:]
+		if l == 1 {
+			cnt++
+		} else {
+			c, err := rankCount(it.Value())
+			if err != nil {
+				it.Close()
+				return err
+			}
+			cnt += c
+		}
+		if !bytes.Equal(sfx, rankTail) && sfxLevel(sfx) >= l {
+			ws = append(ws, putCount(z.countKey(l, sfx), cnt), rankWrite{k: append(z.nodePrefix(l), sfx...), v: []byte{}})
+			cnt = 0
+		}
+	}
+	err := it.Err()
+	it.Close()
+	if err != nil {
+		return err
+	}
+	ws = append(ws, putCount(z.countKey(l, rankTail), cnt))
+	z.applyRank(ws)
+	return nil
+}
+
+// rankSelect finds forward rank r (< n): it returns the score-index suffix of the
+// element after which to start (nil: from the first) and the steps from there.
+func (z *ZSet) rankSelect(r uint64) ([]byte, uint64, error) {
+	top := rankLevels(z.K.Meta.Count)
+	if top == 0 {
+		return nil, r, nil
+	}
+	it := z.countIter()
+	defer it.Close()
+	var prev []byte
+	for l := top; l >= 1; l-- {
+		cp := z.countPrefix(l)
+		seekAfter(it, cp, prev)
+		if l == top && (!it.Valid() || !bytes.HasPrefix(it.Key(), cp)) {
+			return nil, r, it.Err() // no index yet: walk from the first element
+		}
+		found := false
+		for ; it.Valid() && bytes.HasPrefix(it.Key(), cp); it.Next() {
+			c, err := rankCount(it.Value())
+			if err != nil {
+				return nil, 0, err
+			}
+			if r < c {
+				found = true
+				break
+			}
+			r -= c
+			prev = bytes.Clone(it.Key()[len(cp):])
+		}
+		if err := it.Err(); err != nil {
+			return nil, 0, err
+		}
+		if !found {
+			return nil, 0, corruptf("rank index of %q: level %d counts fewer elements than the set", z.K.Name, l)
+		}
+	}
+	return prev, r, nil
+}
+
+// rankBelow counts the elements whose score-index suffix sorts before target.
+func (z *ZSet) rankBelow(target []byte) (uint64, error) {
+	var prev []byte
+	var acc uint64
+	if top := rankLevels(z.K.Meta.Count); top > 0 {
+		it := z.countIter()
+		for l := top; l >= 1; l-- {
+			cp := z.countPrefix(l)
+			seekAfter(it, cp, prev)
+			if l == top && (!it.Valid() || !bytes.HasPrefix(it.Key(), cp)) {
+				break // no index yet: walk from the first element
+			}
+			for ; it.Valid() && bytes.HasPrefix(it.Key(), cp); it.Next() {
+				sfx := it.Key()[len(cp):]
+				if bytes.Compare(sfx, target) >= 0 {
+					break
+				}
+				c, err := rankCount(it.Value())
+				if err != nil {
+					it.Close()
+					return 0, err
+				}
+				acc += c
+				prev = bytes.Clone(sfx)
+			}
+		}
+		err := it.Err()
+		it.Close()
+		if err != nil {
+			return 0, err
+		}
+	}
+	it := z.index()
+	defer it.Close()
+	off := z.idxOff()
+	for seekAfter(it, z.idxPrefix(), prev); it.Valid() && bytes.Compare(it.Key()[off:], target) < 0; it.Next() {
+		acc++
+	}
+	return acc, it.Err()
+}
