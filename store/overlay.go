@@ -23,12 +23,16 @@ type overlayEntry struct {
 }
 
 // collLen is the length of k's collection prefix (member, score-index or rank record:
-// prefix | db | len(key) | key | version), or 0 for other records.
+// prefix | db | len(key) | key | version, plus the level byte of a rank record), or 0
+// for other records.
 func collLen(k []byte) int {
 	if len(k) < 6 || (k[0] != prefixMember && k[0] != prefixScore && k[0] != prefixRank) {
 		return 0
 	}
 	n := 6 + int(binary.BigEndian.Uint32(k[2:])) + 8
+	if k[0] == prefixRank {
+		n++
+	}
 	if len(k) < n {
 		return 0
 	}

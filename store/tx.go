@@ -310,7 +310,7 @@ func (tx *Tx) iter(lower, upper []byte) *Iter {
 // writesIn reports whether the transaction may have written a key in [lower, upper):
 // an iterator over a range it did not write needs no view of its writes.
 func (tx *Tx) writesIn(lower, upper []byte) bool {
-	if len(tx.ops) > 64 {
+	if len(tx.ops) > 1024 {
 		return true
 	}
 	for i := range tx.ops {

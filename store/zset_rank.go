@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"math/bits"
 
@@ -94,16 +95,9 @@ func (z *ZSet) countPrefix(l int) []byte { return append(z.rankPrefix(), byte(ra
 
 func (z *ZSet) countKey(l int, sfx []byte) []byte { return append(z.countPrefix(l), sfx...) }
 
-// nodeIter iterates the node records of every level; countIter the counts.
-func (z *ZSet) nodeIter() *Iter {
-	p := z.rankPrefix()
-	return z.tx.iter(p, append(bytes.Clone(p), rankCounts))
-}
-
-func (z *ZSet) countIter() *Iter {
-	p := z.rankPrefix()
-	return z.tx.iter(append(bytes.Clone(p), rankCounts), prefixEnd(p))
-}
+// levelIter iterates the records under p, one level's nodes or counts: the overlay
+// indexes queued rank records by level, so such an iterator finds them at once.
+func (z *ZSet) levelIter(p []byte) *Iter { return z.tx.iter(p, prefixEnd(p)) }
 
 func rankCount(v []byte) (uint64, error) {
 	if len(v) != 8 {
@@ -152,13 +146,16 @@ func seekAfter(it *Iter, p, sfx []byte) {
 
 // nextNode returns the suffix of the first level-l node at or after sfx (after: past
 // sfx), or the tail's when there is none.
-func nextNode(it *Iter, np, sfx []byte, after bool) ([]byte, error) {
+func (z *ZSet) nextNode(l int, sfx []byte, after bool) ([]byte, error) {
+	np := z.nodePrefix(l)
+	it := z.levelIter(np)
+	defer it.Close()
 	if after {
 		seekAfter(it, np, sfx)
 	} else {
 		it.Seek(append(bytes.Clone(np), sfx...))
 	}
-	if it.Valid() && bytes.HasPrefix(it.Key(), np) {
+	if it.Valid() {
 		return bytes.Clone(it.Key()[len(np):]), nil
 	}
 	return rankTail, it.Err()
@@ -186,11 +183,9 @@ func (z *ZSet) rankInsert(sfx []byte, n uint64) error {
 func (z *ZSet) insertWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
 	lv := sfxLevel(sfx)
 	var ws []rankWrite
-	it := z.nodeIter()
-	defer it.Close()
 	var split map[string]uint64 // counts this insert changed one level down
 	for l := 1; l <= top; l++ {
-		next, err := nextNode(it, z.nodePrefix(l), sfx, false)
+		next, err := z.nextNode(l, sfx, false)
 		if err != nil {
 			return nil, false, err
 		}
@@ -226,7 +221,7 @@ func (z *ZSet) insertWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
 			rankWrite{k: append(z.nodePrefix(l), sfx...), v: []byte{}})
 		split = map[string]uint64{string(next): after, string(sfx): sc + 1 - after}
 	}
-	return ws, true, it.Err()
+	return ws, true, nil
 }
 
 // countAfter counts the score-index entries after sfx up to and including end (the
@@ -249,7 +244,7 @@ func (z *ZSet) countAfter(sfx, end []byte) (uint64, error) {
 // counts from split.
 func (z *ZSet) levelAfter(l int, sfx, end []byte, split map[string]uint64) (uint64, error) {
 	cp := z.countPrefix(l)
-	it := z.tx.iter(cp, prefixEnd(cp))
+	it := z.levelIter(cp)
 	defer it.Close()
 	var c uint64
 	for seekAfter(it, cp, sfx); it.Valid(); it.Next() {
@@ -290,11 +285,9 @@ func (z *ZSet) rankRemove(sfx []byte, n uint64) error {
 func (z *ZSet) removeWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
 	lv := sfxLevel(sfx)
 	var ws []rankWrite
-	it := z.nodeIter()
-	defer it.Close()
 	for l := 1; l <= top; l++ {
 		node := lv >= l
-		next, err := nextNode(it, z.nodePrefix(l), sfx, node)
+		next, err := z.nextNode(l, sfx, node)
 		if err != nil {
 			return nil, false, err
 		}
@@ -324,7 +317,7 @@ func (z *ZSet) removeWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
 		}
 		ws = append(ws, putCount(z.countKey(l, next), sc+own-1))
 	}
-	return ws, true, it.Err()
+	return ws, true, nil
 }
 
 // rankGrow adds the level a set of n elements newly needs.
@@ -412,67 +405,76 @@ func (z *ZSet) rankBuild(l int) error {
 // rankSelect finds forward rank r (< n): it returns the score-index suffix of the
 // element after which to start (nil: from the first) and the steps from there.
 func (z *ZSet) rankSelect(r uint64) ([]byte, uint64, error) {
-	top := rankLevels(z.K.Meta.Count)
-	if top == 0 {
-		return nil, r, nil
-	}
-	it := z.countIter()
-	defer it.Close()
 	var prev []byte
-	for l := top; l >= 1; l-- {
-		cp := z.countPrefix(l)
-		seekAfter(it, cp, prev)
-		if l == top && (!it.Valid() || !bytes.HasPrefix(it.Key(), cp)) {
-			return nil, r, it.Err() // no index yet: walk from the first element
-		}
-		found := false
-		for ; it.Valid() && bytes.HasPrefix(it.Key(), cp); it.Next() {
-			c, err := rankCount(it.Value())
-			if err != nil {
-				return nil, 0, err
-			}
-			if r < c {
-				found = true
-				break
-			}
-			r -= c
-			prev = bytes.Clone(it.Key()[len(cp):])
-		}
-		if err := it.Err(); err != nil {
+	for l := rankLevels(z.K.Meta.Count); l >= 1; l-- {
+		var err error
+		var ok bool
+		if prev, r, ok, err = z.selectLevel(l, prev, r); err != nil {
 			return nil, 0, err
 		}
-		if !found {
-			return nil, 0, corruptf("rank index of %q: level %d counts fewer elements than the set", z.K.Name, l)
+		if !ok {
+			return nil, r, nil // no index yet: walk from the first element
 		}
 	}
 	return prev, r, nil
+}
+
+// selectLevel walks level l's counts after prev while they add up to at most r; it
+// returns the last count's suffix and what is left of r. ok is false when the level
+// has no counts.
+func (z *ZSet) selectLevel(l int, prev []byte, r uint64) ([]byte, uint64, bool, error) {
+	cp := z.countPrefix(l)
+	it := z.levelIter(cp)
+	defer it.Close()
+	seekAfter(it, cp, prev)
+	if !it.Valid() {
+		if prev == nil {
+			return nil, r, false, it.Err()
+		}
+		return nil, 0, false, errors.Join(it.Err(), corruptf("rank index of %q: level %d ends early", z.K.Name, l))
+	}
+	for ; it.Valid(); it.Next() {
+		c, err := rankCount(it.Value())
+		if err != nil {
+			return nil, 0, false, err
+		}
+		if r < c {
+			return prev, r, true, nil
+		}
+		r -= c
+		prev = bytes.Clone(it.Key()[len(cp):])
+	}
+	return nil, 0, false, errors.Join(it.Err(), corruptf("rank index of %q: level %d counts fewer elements than the set", z.K.Name, l))
 }
 
 // rankBelow counts the elements whose score-index suffix sorts before target.
 func (z *ZSet) rankBelow(target []byte) (uint64, error) {
 	var prev []byte
 	var acc uint64
-	if top := rankLevels(z.K.Meta.Count); top > 0 {
-		it := z.countIter()
-		for l := top; l >= 1; l-- {
-			cp := z.countPrefix(l)
-			seekAfter(it, cp, prev)
-			if l == top && (!it.Valid() || !bytes.HasPrefix(it.Key(), cp)) {
-				break // no index yet: walk from the first element
+	for l := rankLevels(z.K.Meta.Count); l >= 1; l-- {
+		cp := z.countPrefix(l)
+		it := z.levelIter(cp)
+		seekAfter(it, cp, prev)
+		if prev == nil && !it.Valid() {
+			err := it.Err()
+			it.Close()
+			if err != nil {
+				return 0, err
 			}
-			for ; it.Valid() && bytes.HasPrefix(it.Key(), cp); it.Next() {
-				sfx := it.Key()[len(cp):]
-				if bytes.Compare(sfx, target) >= 0 {
-					break
-				}
-				c, err := rankCount(it.Value())
-				if err != nil {
-					it.Close()
-					return 0, err
-				}
-				acc += c
-				prev = bytes.Clone(sfx)
+			break // no index yet: walk from the first element
+		}
+		for ; it.Valid(); it.Next() {
+			sfx := it.Key()[len(cp):]
+			if bytes.Compare(sfx, target) >= 0 {
+				break
 			}
+			c, err := rankCount(it.Value())
+			if err != nil {
+				it.Close()
+				return 0, err
+			}
+			acc += c
+			prev = bytes.Clone(sfx)
 		}
 		err := it.Err()
 		it.Close()
