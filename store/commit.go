@@ -82,6 +82,7 @@ func (s *Store) Submit(tx *Tx) *Pending {
 	if len(tx.ops) == 0 {
 		return nil
 	}
+	tx.compact()
 	req := &commitReq{tx: tx, done: make(chan struct{})}
 	s.cmu.Lock()
 	s.enqueue(req)
@@ -114,6 +115,7 @@ func (s *Store) enqueue(req *commitReq) {
 		}
 		s.overlayN.Store(int64(len(s.overlay)))
 		s.pmu.Unlock()
+		s.ranks.apply(req.tx.ops)
 	}
 	s.queue = append(s.queue, req)
 }
@@ -151,6 +153,9 @@ func (s *Store) barrier() {
 }
 
 func (s *Store) commit(req *commitReq) (uint64, error) {
+	if req.tx != nil {
+		req.tx.compact()
+	}
 	s.cmu.Lock()
 	s.enqueue(req)
 	s.cmu.Unlock()
@@ -234,6 +239,7 @@ func (s *Store) WriteError() error {
 func (s *Store) Fail(err error) error { return s.fail(err) }
 
 func (s *Store) fail(err error) error {
+	s.ranks.clear() // it may hold changes that never reached RocksDB
 	wrapped := fmt.Errorf("%w: %v", ErrWritesDisabled, err)
 	s.failure.CompareAndSwap(nil, &wrapped)
 	return *s.failure.Load()
@@ -347,6 +353,8 @@ func (s *Store) applyRecords(r *commitReq) {
 	}
 	rep := newBatchRep(len(r.recs) * 4)
 	var changed uint32
+	// Records change the rank index without the key locks its cache relies on.
+	defer s.ranks.clear()
 	for i := range r.recs {
 		ch, err := DecodeChanges(r.recs[i].Changes)
 		if err != nil {

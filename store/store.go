@@ -92,6 +92,7 @@ type Store struct {
 
 	locks keyLocks
 	keys  *keyCache // nil: no key cache
+	ranks *rankCache
 
 	version   atomic.Uint64 // last member version handed out
 	keyCounts [Databases]atomic.Int64
@@ -195,6 +196,7 @@ func Open(opts Options) (*Store, error) {
 	s.wo.DisableWAL(opts.Log != nil)
 	s.log = opts.Log
 	s.keys = newKeyCache(opts.KeyCacheSize)
+	s.ranks = newRankCache(RankCacheSize)
 	if err := s.loadSystem(); err != nil {
 		s.db.Close()
 		s.destroyOptions()
@@ -425,6 +427,7 @@ func (s *Store) ReplaceData(newDir string) error {
 	if s.keys != nil {
 		s.keys.reset()
 	}
+	s.ranks.clear()
 	db, err := grocksdb.OpenDb(s.dbo, s.opts.Dir)
 	if err != nil {
 		return s.fail(fmt.Errorf("reopen rocksdb in %s: %w", s.opts.Dir, err))

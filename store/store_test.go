@@ -265,3 +265,46 @@ func TestIteratorSeesQueuedWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A transaction that writes a key several times commits only the last write, in its
+// place among the others, and the result is what the full sequence would give.
+func TestCompactKeepsLastWrites(t *testing.T) {
+	s := openSmall(t, t.TempDir())
+	defer s.Close()
+	k := func(c string) []byte { return []byte("sx" + c) }
+	runTx(t, s, func(tx *Tx) error {
+		tx.put(k("a"), []byte("old"))
+		tx.put(k("d"), []byte("old"))
+		return nil
+	})
+	tx := s.Begin()
+	defer tx.Close()
+	tx.put(k("a"), []byte("1"))
+	tx.put(k("b"), []byte("1"))
+	tx.del(k("a"))
+	tx.put(k("c"), []byte("1"))
+	tx.delRange(k("c"), k("e")) // drops c (put before it) and the stored d
+	tx.put(k("b"), []byte("2"))
+	tx.put(k("a"), []byte("3"))
+	tx.put(k("c"), []byte("after"))
+	tx.compact()
+	var got []string
+	for _, op := range tx.ops {
+		got = append(got, fmt.Sprintf("%d:%s", op.Kind, op.Key))
+	}
+	want := []string{"3:sxc", "1:sxb", "1:sxa", "1:sxc"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ops after compact = %v, want %v", got, want)
+	}
+	if err := s.Commit(tx); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Begin()
+	defer r.Close()
+	for key, want := range map[string]string{"a": "3", "b": "2", "c": "after", "d": ""} {
+		v, err := r.get(k(key))
+		if err != nil || string(v) != want {
+			t.Errorf("%s = %q %v, want %q", key, v, err, want)
+		}
+	}
+}

@@ -307,6 +307,60 @@ func (tx *Tx) iter(lower, upper []byte) *Iter {
 	return it
 }
 
+// compactMin is the smallest transaction compact looks at: smaller ones rarely write
+// a key twice.
+const compactMin = 8
+
+var lastWrite = sync.Pool{New: func() any { return map[string]int{} }}
+
+// compact drops the writes that a later write of the same key in the transaction
+// supersedes (a pipeline of sixteen writes to one collection rewrites its metadata
+// sixteen times), so RocksDB, the binlog and followers get only what remains. The
+// order of what is kept does not change, so range deletions keep their meaning. Call
+// it once the transaction is complete.
+func (tx *Tx) compact() {
+	if len(tx.ops) < compactMin {
+		return
+	}
+	last := lastWrite.Get().(map[string]int)
+	defer func() {
+		clear(last)
+		lastWrite.Put(last)
+	}()
+	for i := range tx.ops {
+		if tx.ops[i].Kind != OpDeleteRange {
+			last[string(tx.ops[i].Key)] = i
+		}
+	}
+	kept := tx.ops[:0]
+	for i, op := range tx.ops {
+		if op.Kind == OpDeleteRange || last[string(op.Key)] == i {
+			kept = append(kept, op)
+		}
+	}
+	if len(kept) == len(tx.ops) {
+		return
+	}
+	clear(tx.ops[len(kept):])
+	tx.ops = kept
+	// The read views index ops by position: rebuild them if anything reads again.
+	if tx.wb != nil {
+		tx.wb.Destroy()
+		tx.wb, tx.wbOps = nil, 0
+	}
+	tx.pending, tx.pendingOps = nil, 0
+}
+
+// wrote reports whether the transaction wrote key k (put or delete).
+func (tx *Tx) wrote(k []byte) bool {
+	if len(tx.ops) == 0 {
+		return false
+	}
+	tx.syncPending()
+	_, ok := tx.pending[string(k)]
+	return ok
+}
+
 // writesIn reports whether the transaction may have written a key in [lower, upper):
 // an iterator over a range it did not write needs no view of its writes.
 func (tx *Tx) writesIn(lower, upper []byte) bool {

@@ -108,7 +108,13 @@ func rankCount(v []byte) (uint64, error) {
 
 // count reads one count; ok is false when it does not exist.
 func (z *ZSet) count(l int, sfx []byte) (uint64, bool, error) {
-	v, err := z.tx.get(z.countKey(l, sfx))
+	k := z.countKey(l, sfx)
+	if z.tx.snap == nil && !z.tx.wrote(k) {
+		if c, ok, cached := z.tx.s.ranks.count(k[:len(k)-len(sfx)], sfx); cached {
+			return c, ok, nil
+		}
+	}
+	v, err := z.tx.get(k)
 	if err != nil || v == nil {
 		return 0, false, err
 	}
@@ -147,7 +153,16 @@ func seekAfter(it *Iter, p, sfx []byte) {
 // nextNode returns the suffix of the first level-l node at or after sfx (after: past
 // sfx), or the tail's when there is none.
 func (z *ZSet) nextNode(l int, sfx []byte, after bool) ([]byte, error) {
-	np := z.nodePrefix(l)
+	np, cp := z.nodePrefix(l), z.countPrefix(l)
+	if z.tx.snap == nil && !z.tx.writesIn(np, prefixEnd(np)) {
+		// Every node has a count, so the cache's next count is the next node.
+		if next, _, cached := z.tx.s.ranks.next(cp, sfx, after); cached {
+			return next, nil
+		}
+		if err := z.cacheLevel(l); err != nil {
+			return nil, err
+		}
+	}
 	it := z.levelIter(np)
 	defer it.Close()
 	if after {
@@ -159,6 +174,34 @@ func (z *ZSet) nextNode(l int, sfx []byte, after bool) ([]byte, error) {
 		return bytes.Clone(it.Key()[len(np):]), nil
 	}
 	return rankTail, it.Err()
+}
+
+// cacheLevel loads level l's counts into the rank cache, unless this transaction
+// wrote some (the cache holds only what others can see).
+func (z *ZSet) cacheLevel(l int) error {
+	cp := z.countPrefix(l)
+	if z.tx.writesIn(cp, prefixEnd(cp)) {
+		return nil
+	}
+	c := z.tx.s.ranks
+	gen := c.token()
+	it := z.levelIter(cp)
+	defer it.Close()
+	var es []rankEntry
+	for it.SeekFirst(); it.Valid(); it.Next() {
+		n, err := rankCount(it.Value())
+		if err != nil {
+			return err
+		}
+		es = append(es, rankEntry{sfx: string(it.Key()[len(cp):]), count: n})
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if len(es) > 0 {
+		c.install(cp, es, gen)
+	}
+	return nil
 }
 
 // rankInsert accounts for a new element (its score-index record already written) in
