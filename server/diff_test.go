@@ -2,7 +2,7 @@ package server
 
 // Differential tests: the same command sequences run against Strata and a real
 // redis-server 7.0 (the oracle), over RESP2 (HELLO 2) and RESP3 (HELLO 3), and the
-// replies are compared in a canonical form that keeps their RESP types. Two families:
+// replies are compared in a canonical form that keeps their RESP types. Three families:
 //
 //   - hand-written scenarios in testdata/diff/*.txt: one command a line (Go-quoted
 //     strings for binary or empty arguments), empty servers at every "=== title" line;
@@ -10,7 +10,10 @@ package server
 //     reply, "@n<" reads it later;
 //   - seeded random sequences over a small key and member space (so types collide and
 //     edge cases happen) of the commands whose replies are deterministic; a failing
-//     sequence is shrunk to a short reproduction to paste into a scenario file.
+//     sequence is shrunk to a short reproduction to paste into a scenario file;
+//   - seeded sequences on one sorted set of a few thousand members (bigzset), large
+//     enough for Strata's rank index, read and changed by rank, score and member (one
+//     in ten of the random seeds, at least six).
 //
 // Normalised, because Redis leaves it unordered or random (see diffNormalise): the
 // order of SMEMBERS/SUNION/SINTER/SDIFF/KEYS/HKEYS/HVALS/HGETALL, the values of
@@ -22,7 +25,7 @@ package server
 // shows those). Never sent: INFO, TIME, CLIENT, DEBUG, OBJECT, CONFIG and the like.
 //
 // A mismatch fails the test, unless it is listed in knownDiffs: those are real Strata
-// bugs still present, printed with t.Logf so the lead can fix them and drop the entry.
+// bugs still present, printed with t.Logf until they are fixed and the entry dropped.
 //
 //	go test ./server -run TestDiffRedis -count=1 -v
 //	DIFF_ITER=1000 DIFF_LEN=300 go test ./server -run 'TestDiffRedis/resp./random'
@@ -1683,9 +1686,9 @@ func (e *diffEnv) shrink(seq [][]string) ([][]string, diffStep) {
 	return append(body, last), st
 }
 
-func (e *diffEnv) runRandom(t *testing.T, seeds []int64, n int) {
+func (e *diffEnv) runRandom(t *testing.T, seeds []int64, n int, gen func(seed int64, n int) [][]string) {
 	for _, seed := range seeds {
-		seq := e.diffSequence(seed, n)
+		seq := gen(seed, n)
 		e.reset()
 		if e.rep.verbose {
 			t.Logf("seed %d (focus %d)", seed, seed%(diffFamilies+1))
@@ -1719,6 +1722,76 @@ func (e *diffEnv) runRandom(t *testing.T, seeds []int64, n int) {
 			break
 		}
 	}
+}
+
+// diffBigZSetSequence fills a sorted set past the size where Strata keeps a rank index
+// and then reads and changes it by rank, score and member.
+func diffBigZSetSequence(seed int64, n int) [][]string {
+	rng := rand.New(rand.NewSource(seed))
+	member := func() string { return fmt.Sprintf("m%d", rng.Intn(5000)) }
+	score := func() string {
+		if rng.Intn(8) == 0 {
+			return []string{"-inf", "+inf", "0", "-0"}[rng.Intn(4)]
+		}
+		return strconv.Itoa(rng.Intn(400) - 100) // many ties, ordered by member
+	}
+	bound := func() string {
+		s := score()
+		if rng.Intn(3) == 0 && s[0] != '-' && s[0] != '+' {
+			s = "(" + s
+		}
+		return s
+	}
+	rank := func() string { return strconv.Itoa(rng.Intn(4400) - 200) }
+	var seq [][]string
+	for b := 0; b < 4; b++ {
+		args := []string{"ZADD", "big"}
+		for i := 0; i < 1000; i++ {
+			args = append(args, score(), member())
+		}
+		seq = append(seq, args)
+	}
+	for len(seq) < n {
+		var c []string
+		switch rng.Intn(16) {
+		case 0, 1:
+			c = []string{"ZADD", "big", score(), member(), score(), member()}
+		case 2:
+			c = []string{"ZADD", "big", []string{"NX", "XX", "GT", "LT", "CH"}[rng.Intn(5)], score(), member()}
+		case 3:
+			c = []string{"ZINCRBY", "big", strconv.Itoa(rng.Intn(21) - 10), member()}
+		case 4:
+			c = []string{"ZREM", "big", member(), member()}
+		case 5:
+			c = []string{[]string{"ZRANK", "ZREVRANK"}[rng.Intn(2)], "big", member()}
+		case 6, 7:
+			c = []string{"ZRANGE", "big", rank(), rank()}
+			if rng.Intn(2) == 0 {
+				c = append(c, "REV")
+			}
+			if rng.Intn(2) == 0 {
+				c = append(c, "WITHSCORES")
+			}
+		case 8:
+			c = []string{"ZCOUNT", "big", bound(), bound()}
+		case 9:
+			c = []string{"ZRANGEBYSCORE", "big", bound(), bound(), "LIMIT", strconv.Itoa(rng.Intn(300)), strconv.Itoa(rng.Intn(20))}
+		case 10:
+			c = []string{"ZREMRANGEBYRANK", "big", rank(), rank()}
+		case 11:
+			c = []string{"ZREMRANGEBYSCORE", "big", bound(), bound()}
+		case 12:
+			c = []string{[]string{"ZPOPMIN", "ZPOPMAX"}[rng.Intn(2)], "big", strconv.Itoa(rng.Intn(30))}
+		case 13:
+			c = []string{"ZRANGESTORE", "dst", "big", rank(), rank()}
+		case 14:
+			c = []string{"ZCARD", "big"}
+		default:
+			c = []string{"ZREVRANGE", "big", rank(), rank()}
+		}
+		seq = append(seq, c)
+	}
+	return seq
 }
 
 // ---- servers ----
@@ -1865,7 +1938,13 @@ func TestDiffRedis(t *testing.T) {
 				e := &diffEnv{t: t, redisAddr: redisAddr, proto: proto, rep: rep}
 				e.reset()
 				defer e.closeAll()
-				e.runRandom(t, seeds, length)
+				e.runRandom(t, seeds, length, e.diffSequence)
+			})
+			t.Run("bigzset", func(t *testing.T) {
+				e := &diffEnv{t: t, redisAddr: redisAddr, proto: proto, rep: rep}
+				e.reset()
+				defer e.closeAll()
+				e.runRandom(t, seeds[:min(len(seeds), max(6, len(seeds)/10))], length, diffBigZSetSequence)
 			})
 		})
 	}
