@@ -58,5 +58,7 @@
 // Go memory off the heap, written after each RocksDB write), and RocksDB. A read that
 // goes to RocksDB fills the cache only when no write to the same stripe of keys was
 // applied meanwhile, so the cache never holds a value older than RocksDB's.
-// Iterators read RocksDB and wait for the queued writes first.
+// Iterators read RocksDB and merge in the queued writes inside their range (overlay.go),
+// so no read waits for the queue. Writers of large sorted sets also keep the rank
+// index levels they use in memory (rankcache.go).
 package store
