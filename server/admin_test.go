@@ -132,6 +132,32 @@ func TestAdminInfo(t *testing.T) {
 	})
 }
 
+// INFO rocksdb shows the rank cache: empty at first, one level once a large sorted set
+// is written to again.
+func TestAdminInfoRankCache(t *testing.T) {
+	ts := startServer(t)
+	c := redis.NewClient(&redis.Options{Addr: ts.Addr})
+	defer c.Close()
+	ctx := ctxT(t)
+	rk := admParseInfo(t, c.Info(ctx, "rocksdb").Val())["rocksdb"]
+	if rk["rank_cache_levels"] != "0" || rk["rank_cache_bytes"] != "0" {
+		t.Fatalf("rank cache before any sorted set: %v", rk)
+	}
+	var zs []redis.Z
+	for i := 0; i < 1100; i++ {
+		zs = append(zs, redis.Z{Score: float64(i), Member: strconv.Itoa(i)})
+	}
+	c.ZAdd(ctx, "z", zs...)
+	c.ZAdd(ctx, "z", redis.Z{Score: 0.5, Member: "x"})
+	rk = admParseInfo(t, c.Info(ctx, "rocksdb").Val())["rocksdb"]
+	if n, _ := strconv.Atoi(rk["rank_cache_bytes"]); rk["rank_cache_levels"] != "1" || n <= 0 {
+		t.Fatalf("rank cache after writes to a set of 1101: %v", rk)
+	}
+	if r := c.ZRank(ctx, "z", "x").Val(); r != 1 {
+		t.Fatalf("ZRANK x = %d", r)
+	}
+}
+
 func TestAdminInfoVerbatim(t *testing.T) {
 	ts := startServer(t)
 	conn := admDial(t, ts.Addr)

@@ -406,4 +406,7 @@ func infoRocksDB(s *Server, b *infoBuf) {
 	b.int("key_cache_entries", int64(kc.Entries))
 	b.int("key_cache_lookups", int64(kc.Lookups))
 	b.int("key_cache_misses", int64(kc.Misses))
+	levels, bytes := s.store.RankCacheStats()
+	b.int("rank_cache_levels", int64(levels))
+	b.int("rank_cache_bytes", int64(bytes))
 }

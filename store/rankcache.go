@@ -188,3 +188,6 @@ func (c *rankCache) size() (levels, bytes int) {
 	defer c.mu.Unlock()
 	return len(c.levels), c.bytes
 }
+
+// RankCacheStats reports the rank cache's cached levels and approximate bytes.
+func (s *Store) RankCacheStats() (levels, bytes int) { return s.ranks.size() }
