@@ -156,6 +156,7 @@ func (c *Ctx) block(keys [][]byte, timeout time.Duration, attempt func(tx *store
 		if w == nil {
 			// Register, then try once more, so a push between the two is not missed.
 			w = c.srv.blockers.register(refs)
+			c.flushBeforeWait()
 			continue
 		}
 		select {

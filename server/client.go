@@ -19,7 +19,10 @@ type Client struct {
 	srv     *Server
 	conn    redcon.Conn
 	netConn net.Conn
-	W       Writer
+	// rawQueued: replies were handed to redcon during this handler call, so bytes
+	// written to netConn directly would overtake them.
+	rawQueued bool
+	W         Writer
 
 	DB              int
 	authed          bool
@@ -133,7 +136,11 @@ func (c *Client) noteWrite(id uint64, mark int) {
 
 // flush hands the buffered replies to the connection; semi-sync writes wait for their
 // followers first.
-func (c *Client) flush() {
+func (c *Client) flush() { c.flushOut(false) }
+
+// flushOut is flush; now writes them to the socket at once rather than when the
+// handler returns.
+func (c *Client) flushOut(now bool) {
 	if c.detached {
 		return
 	}
@@ -152,17 +159,37 @@ func (c *Client) flush() {
 		return
 	}
 	c.srv.stats.netOutputBytes.Add(int64(len(c.W.buf)))
-	if c.pusher != nil {
+	switch {
+	case c.pusher != nil:
 		c.pusher.send(c.W.buf)
 		c.W.buf = c.W.buf[:0]
 		return
+	case now && !c.rawQueued:
+		// Nothing waits in redcon's buffer, so the socket gets the replies in order.
+		if _, err := c.netConn.Write(c.W.buf); err != nil {
+			_ = c.netConn.Close()
+		}
+	default:
+		c.conn.WriteRaw(c.W.buf) // sent when the handler returns
+		c.rawQueued = true
 	}
-	c.conn.WriteRaw(c.W.buf)
 	if cap(c.W.buf) > 64<<10 {
 		c.W.buf = nil
 	} else {
 		c.W.buf = c.W.buf[:0]
 	}
+}
+
+// flushBeforeWait sends the replies of the commands before the current one, as Redis
+// does before a client blocks or is paused: a pipelining client may be waiting for
+// them. A pending pipeline batch is committed first.
+func (c *Client) flushBeforeWait() {
+	c.endBatch()
+	if c.W.Len() != c.replyMark {
+		return // the current command has started its reply: keep it whole
+	}
+	c.flushOut(true)
+	c.replyMark = c.W.Len()
 }
 
 // execute runs one command from the wire.

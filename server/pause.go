@@ -129,14 +129,14 @@ func (c *Client) pausedBy(m pauseMode, cmd *Command) bool {
 
 // waitPause holds the client until no pause applies to cmd, or it goes away. It
 // reports false when the client or the server is gone. Nothing is held meanwhile:
-// a pending pipeline batch is committed first.
+// a pending pipeline batch is committed and the replies before cmd are sent first.
 func (c *Client) waitPause(cmd *Command) bool {
 	p := &c.srv.pause
 	m, ch := p.state()
 	if !c.pausedBy(m, cmd) {
 		return true
 	}
-	c.endBatch()
+	c.flushBeforeWait()
 	c.srv.blockers.n.Add(1)
 	defer c.srv.blockers.n.Add(-1)
 	for {

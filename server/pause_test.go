@@ -194,3 +194,39 @@ func TestClientReply(t *testing.T) {
 		t.Fatalf("one at a time:\n got %q\nwant %q", got, want)
 	}
 }
+
+// A client that pipelines commands before a blocking command, a WAIT, or a command a
+// pause holds, gets the earlier replies at once, as redis-server 7.0 sends them; the
+// held command's reply follows when it runs. With CLIENT REPLY OFF nothing is sent.
+func TestRepliesBeforeAWaitAreSent(t *testing.T) {
+	ts := startServer(t)
+	for _, c := range []struct {
+		name         string
+		pause        bool // another client runs CLIENT PAUSE 500 WRITE first
+		input        string
+		first, after string
+	}{
+		{name: "blocking", input: "SET a 1\r\nGET a\r\nBLPOP l 0.4\r\n", first: "+OK\r\n$1\r\n1\r\n", after: "*-1\r\n"},
+		{name: "paused", pause: true, input: "GET a\r\nSET b 2\r\n", first: "$1\r\n1\r\n", after: "+OK\r\n"},
+		{name: "wait", input: "SET a 1\r\nWAIT 1 400\r\n", first: "+OK\r\n", after: ":0\r\n"},
+		{name: "reply off", input: "CLIENT REPLY OFF\r\nSET a 1\r\nBLPOP l 0.4\r\nCLIENT REPLY ON\r\n", after: "+OK\r\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rc := dialResp(t, ts.Addr)
+			if c.pause {
+				other := dialResp(t, ts.Addr)
+				other.writeRaw(t, respCmd("CLIENT", "PAUSE", "500", "WRITE"))
+				if got := drain(t, other, 50*time.Millisecond); got != "+OK\r\n" {
+					t.Fatalf("CLIENT PAUSE: %q", got)
+				}
+			}
+			rc.writeRaw(t, []byte(c.input))
+			if got := drain(t, rc, 200*time.Millisecond); got != c.first {
+				t.Fatalf("before the wait ends: %q, want %q", got, c.first)
+			}
+			if got := drain(t, rc, 800*time.Millisecond); got != c.after {
+				t.Fatalf("after: %q, want %q", got, c.after)
+			}
+		})
+	}
+}

@@ -346,6 +346,9 @@ func cmdWait(c *Ctx) {
 		c.W.Int(int64(c.srv.master.Acked(c.lastWriteID)))
 		return
 	}
+	if c.srv.master.Acked(c.lastWriteID) < int(n) {
+		c.flushBeforeWait()
+	}
 	c.W.Int(int64(c.srv.master.WaitAcks(c.lastWriteID, int(n), timeout)))
 }
 

@@ -377,6 +377,7 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	}()
 	now := time.Now()
 	c.lastActive.Store(now.UnixMilli())
+	c.rawQueued = false // redcon flushed its buffer after the last call
 	if rest := conn.ReadPipeline(); len(rest) > 0 {
 		cmds := make([]redcon.Command, 0, len(rest)+1)
 		c.executePipeline(append(append(cmds, cmd), rest...), now)
