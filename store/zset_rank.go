@@ -270,15 +270,18 @@ func (z *ZSet) insertWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
 // countAfter counts the score-index entries after sfx up to and including end (the
 // tail: to the last element).
 func (z *ZSet) countAfter(sfx, end []byte) (uint64, error) {
-	it := z.index()
+	// Bounded to the bucket, so the iterator takes only its part of the queued writes.
+	p := z.idxPrefix()
+	lo := append(append(bytes.Clone(p), sfx...), 0)
+	hi := prefixEnd(p)
+	if !bytes.Equal(end, rankTail) {
+		hi = append(append(bytes.Clone(p), end...), 0)
+	}
+	it := z.tx.iter(lo, hi)
 	defer it.Close()
-	off := z.idxOff()
 	var c uint64
-	for seekAfter(it, z.idxPrefix(), sfx); it.Valid(); it.Next() {
+	for it.SeekFirst(); it.Valid(); it.Next() {
 		c++
-		if bytes.Equal(it.Key()[off:], end) {
-			break
-		}
 	}
 	return c, it.Err()
 }
