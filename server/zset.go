@@ -410,8 +410,8 @@ func cmdZMScore(c *Ctx) {
 	}
 }
 
+// zrank and ZCOUNT need no snapshot: the store reads a rank in one consistent view.
 func zrank(c *Ctx, rev bool) {
-	c.Tx.Snapshot()
 	z, ok := loadZSet(c, c.Args[1])
 	if !ok {
 		return
@@ -434,7 +434,6 @@ func cmdZCount(c *Ctx) {
 		c.Error(errZMinMax)
 		return
 	}
-	c.Tx.Snapshot()
 	z, ok := loadZSet(c, c.Args[1])
 	if !ok {
 		return

@@ -103,6 +103,9 @@ func (s *Store) enqueue(req *commitReq) {
 	s.seq++
 	req.seq = s.seq
 	if req.tx != nil && len(req.tx.ops) > 0 {
+		// Readers of the rank cache see the overlay and the cache change as one.
+		st, all := s.ranks.changing(req.tx.ops)
+		defer s.ranks.changed(st, all)
 		s.pmu.Lock()
 		for i := range req.tx.ops {
 			op := &req.tx.ops[i]
@@ -353,8 +356,7 @@ func (s *Store) applyRecords(r *commitReq) {
 	}
 	rep := newBatchRep(len(r.recs) * 4)
 	var changed uint32
-	// Records change the rank index without the key locks its cache relies on.
-	defer s.ranks.clear()
+	var ops []Op
 	for i := range r.recs {
 		ch, err := DecodeChanges(r.recs[i].Changes)
 		if err != nil {
@@ -362,12 +364,26 @@ func (s *Store) applyRecords(r *commitReq) {
 			return
 		}
 		rep.addOps(ch.Ops)
+		for _, op := range ch.Ops {
+			if op.Kind == OpDeleteRange || (len(op.Key) > 0 && op.Key[0] == prefixRank) {
+				ops = append(ops, op)
+			}
+		}
 		changed |= applyDeltas(&counts, &ch.Deltas, ch.Flushed)
 		for i := range ch.Ops {
 			if ch.Ops[i].Kind == OpDeleteRange {
 				s.noteRangeDelete()
 			}
 		}
+	}
+	// The records change rank counts the cache may hold: the sets they touch are
+	// marked changing until their cached levels are dropped.
+	if len(ops) > 0 {
+		st, all := s.ranks.changing(ops)
+		defer func() {
+			s.ranks.dropSets(ops)
+			s.ranks.changed(st, all)
+		}()
 	}
 	last := r.recs[len(r.recs)-1]
 	if s.log != nil {

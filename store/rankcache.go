@@ -1,8 +1,12 @@
 package store
 
 import (
+	"bytes"
+	"slices"
 	"sync"
+	"sync/atomic"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/google/btree"
 )
 
@@ -11,19 +15,86 @@ import (
 // its bucket and that bucket's count without a RocksDB seek and read.
 //
 // It shows the same state as the overlay-aware reads: committed writes plus queued
-// ones. Writers of a set hold its key lock, and their changes enter the cache when
-// their transaction is queued (Submit), before the lock is released; a transaction
-// rolled back or never queued leaves it untouched. A level is loaded from RocksDB by a
-// writer holding the key lock, and installed only if nothing invalidated the cache
-// meanwhile. Records applied from a master, a full-sync swap and a failed commit drop
-// what they may have changed.
+// ones. A transaction's changes enter it when the transaction is queued (Submit), with
+// its overlay entries; one rolled back or never queued leaves it untouched. Records
+// applied from a master drop the levels they touch, a full-sync swap and a failed
+// commit drop everything.
+//
+// Reads use it too, without locks, as a seqlock: every sorted set maps to a stripe
+// whose counter is odd while a change to the set's rank records is being made (from
+// before its overlay entries appear to after the cache has it). A read notes the
+// counter, walks the cached counts and then the score index in RocksDB, and keeps the
+// result only if the counter has not moved; else it tries again, and after a few tries
+// reads the counts from RocksDB. A level missing from the cache is loaded by whoever
+// needs it and installed only under the same check.
 type rankCache struct {
 	mu     sync.Mutex
 	gen    uint64                // changes whenever something is dropped
 	levels map[string]*rankLevel // by count prefix (rank prefix | 0x80|level)
 	bytes  int
 	max    int
+
+	seq [rankStripes]atomic.Uint64 // per stripe of sorted sets: odd while changing
+
+	served atomic.Int64 // reads answered from the cache
 }
+
+const rankStripes = 1024
+
+// rankStripe is the stripe of the sorted set whose rank prefix is p.
+func rankStripe(p []byte) int { return int(xxhash.Sum64(p) % rankStripes) }
+
+// changing marks the sets whose rank records ops change as being changed and returns
+// their stripes (all: every stripe), for changed. Callers are serialized (the queue,
+// or the leader applying a master's records).
+func (c *rankCache) changing(ops []Op) (st []int, all bool) {
+	for i := range ops {
+		k := ops[i].Key
+		if ops[i].Kind == OpDeleteRange {
+			if len(k) > 0 && k[0] <= prefixRank && (len(ops[i].Value) == 0 || ops[i].Value[0] >= prefixRank) {
+				c.changed(st, false) // back to even: changingAll covers them
+				c.changingAll()
+				return nil, true
+			}
+			continue
+		}
+		if n := collLen(k); n > 0 && k[0] == prefixRank {
+			if s := rankStripe(k[:n-1]); !slices.Contains(st, s) {
+				st = append(st, s)
+				c.seq[s].Add(1)
+			}
+		}
+	}
+	return st, false
+}
+
+// changingAll marks every set as being changed.
+func (c *rankCache) changingAll() {
+	for i := range c.seq {
+		c.seq[i].Add(1)
+	}
+}
+
+func (c *rankCache) changed(st []int, all bool) {
+	if all {
+		for i := range c.seq {
+			c.seq[i].Add(1)
+		}
+		return
+	}
+	for _, s := range st {
+		c.seq[s].Add(1)
+	}
+}
+
+// stable returns the stripe counter of set p when no change is in progress.
+func (c *rankCache) stable(p []byte) (uint64, bool) {
+	v := c.seq[rankStripe(p)].Load()
+	return v, v&1 == 0
+}
+
+// unchanged reports whether set p's counter still reads v.
+func (c *rankCache) unchanged(p []byte, v uint64) bool { return c.seq[rankStripe(p)].Load() == v }
 
 type rankLevel struct {
 	t     *btree.BTreeG[rankEntry]
@@ -52,6 +123,69 @@ func (c *rankCache) token() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gen
+}
+
+// cached reports whether level cp is in the cache.
+func (c *rankCache) cached(cp []byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.levels[string(cp)] != nil
+}
+
+// below walks the cached levels top..1 of set p and sums the counts of the buckets
+// that end before target; prev is the last node passed (nil: none). ok is false when a
+// level is missing.
+func (c *rankCache) below(p []byte, top int, target []byte) (acc uint64, prev []byte, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := string(target)
+	from := ""
+	for l := top; l >= 1; l-- {
+		lv := c.levels[string(append(bytes.Clone(p), byte(rankCounts|l)))]
+		if lv == nil {
+			return 0, nil, false
+		}
+		lv.t.AscendGreaterOrEqual(rankEntry{sfx: from}, func(e rankEntry) bool {
+			if e.sfx >= t {
+				return false
+			}
+			acc += e.count
+			prev = []byte(e.sfx)
+			from = e.sfx + "\x00"
+			return true
+		})
+	}
+	return acc, prev, true
+}
+
+// pick walks the cached levels top..1 of set p down to forward rank r: it returns the
+// last node passed (nil: none) and the steps left from there. ok is false when a level
+// is missing or its counts fall short.
+func (c *rankCache) pick(p []byte, top int, r uint64) (prev []byte, left uint64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	from := ""
+	for l := top; l >= 1; l-- {
+		lv := c.levels[string(append(bytes.Clone(p), byte(rankCounts|l)))]
+		if lv == nil {
+			return nil, 0, false
+		}
+		found := false
+		lv.t.AscendGreaterOrEqual(rankEntry{sfx: from}, func(e rankEntry) bool {
+			if r < e.count {
+				found = true
+				return false
+			}
+			r -= e.count
+			prev = []byte(e.sfx)
+			from = e.sfx + "\x00"
+			return true
+		})
+		if !found {
+			return nil, 0, false
+		}
+	}
+	return prev, r, true
 }
 
 // next returns the first entry of level cp at or after sfx (after: past it); cached is
@@ -86,15 +220,16 @@ func (c *rankCache) count(cp, sfx []byte) (n uint64, ok, cached bool) {
 	return e.count, ok, true
 }
 
-// install adds a level read from RocksDB, unless the cache changed since gen.
-func (c *rankCache) install(cp []byte, entries []rankEntry, gen uint64) {
+// install adds a level read from RocksDB, unless the cache changed since gen or the
+// set's stripe counter moved from v.
+func (c *rankCache) install(cp []byte, entries []rankEntry, gen, v uint64) {
 	size := 0
 	for _, e := range entries {
 		size += len(e.sfx) + rankEntryOverhead
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen || size > c.max/4 {
+	if gen != c.gen || size > c.max/4 || !c.unchanged(cp[:len(cp)-1], v) {
 		return
 	}
 	if old := c.levels[string(cp)]; old != nil {
@@ -155,13 +290,32 @@ func (c *rankCache) apply(ops []Op) {
 	}
 }
 
-// clear drops everything and fences off loads in progress.
+// clear drops everything and fences off loads and reads in progress.
 func (c *rankCache) clear() {
+	c.changingAll()
+	defer c.changed(nil, true)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.levels) > 0 {
 		c.levels = map[string]*rankLevel{}
 		c.bytes = 0
+	}
+	c.gen++
+}
+
+// dropSets drops every cached level of the sets whose rank records ops change.
+func (c *rankCache) dropSets(ops []Op) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range ops {
+		op := &ops[i]
+		if op.Kind == OpDeleteRange {
+			c.dropRange(op.Key, op.Value)
+			continue
+		}
+		if n := collLen(op.Key); n > 0 && op.Key[0] == prefixRank {
+			c.dropRange(op.Key[:n-1], prefixEnd(op.Key[:n-1]))
+		}
 	}
 	c.gen++
 }

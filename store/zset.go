@@ -284,29 +284,57 @@ func (z *ZSet) scoreSpan(r ScoreRange) (lo, hi []byte) {
 }
 
 // countSpan counts the index entries in [lo, hi) (raw index keys of the current
-// version) with two rank lookups: O(log n).
+// version): with two rank lookups in one consistent view, O(log n); a set without a
+// rank index is small enough to count the span with one iterator.
 func (z *ZSet) countSpan(lo, hi []byte) (int64, error) {
 	if !z.Exists() || bytes.Compare(lo, hi) >= 0 {
 		return 0, nil
 	}
-	a, err := z.below(lo)
-	if err != nil {
-		return 0, err
+	if rankLevels(z.K.Meta.Count) == 0 {
+		it := z.tx.iter(lo, hi)
+		defer it.Close()
+		var n int64
+		for it.SeekFirst(); it.Valid(); it.Next() {
+			n++
+		}
+		return n, it.Err()
 	}
-	b, err := z.below(hi)
-	return int64(b) - int64(a), err
+	los, loAll := z.boundSfx(lo)
+	his, hiAll := z.boundSfx(hi)
+	var n int64
+	err := z.view(func(zz *ZSet, cached bool) (bool, error) {
+		a, ok, err := zz.belowBound(los, loAll, cached)
+		if err != nil || !ok {
+			return ok, err
+		}
+		b, ok, err := zz.belowBound(his, hiAll, cached)
+		n = int64(b) - int64(a)
+		return ok, err
+	})
+	return n, err
 }
 
-// below counts the elements whose index key sorts before the raw key k.
-func (z *ZSet) below(k []byte) (uint64, error) {
+// boundSfx turns a raw bound into a suffix of the score index; all is -1 when the
+// bound is below every element and +1 when above.
+func (z *ZSet) boundSfx(k []byte) (sfx []byte, all int) {
 	p := z.idxPrefix()
 	switch {
 	case bytes.HasPrefix(k, p):
-		return z.rankBelow(k[len(p):])
+		return k[len(p):], 0
 	case bytes.Compare(k, p) < 0:
-		return 0, nil
+		return nil, -1
 	}
-	return z.K.Meta.Count, nil
+	return nil, 1
+}
+
+func (z *ZSet) belowBound(sfx []byte, all int, cached bool) (uint64, bool, error) {
+	switch all {
+	case -1:
+		return 0, true, nil
+	case 1:
+		return uint64(z.Card()), true, nil
+	}
+	return z.belowIn(sfx, cached)
 }
 
 // CountByScore is ZCOUNT.
@@ -320,20 +348,43 @@ func (z *ZSet) CountByScore(r ScoreRange) (int64, error) {
 
 // Rank returns a member's 0-based rank (from the highest score with rev).
 func (z *ZSet) Rank(member []byte, rev bool) (int64, bool, error) {
-	s, ok, err := z.Score(member)
-	if err != nil || !ok {
-		return 0, false, err
+	if !z.Exists() {
+		return 0, false, nil
 	}
-	b := binary.BigEndian.AppendUint64(nil, encodeScore(s))
-	u, err := z.rankBelow(append(b, member...))
-	if err != nil {
-		return 0, false, err
+	if rankLevels(z.K.Meta.Count) == 0 {
+		// A small set: find the member with one iterator.
+		it := z.index()
+		defer it.Close()
+		off := z.idxOff()
+		var r int64
+		for it.SeekFirst(); it.Valid(); it.Next() {
+			if bytes.Equal(it.Key()[off+8:], member) {
+				if rev {
+					r = z.Card() - 1 - r
+				}
+				return r, true, nil
+			}
+			r++
+		}
+		return 0, false, it.Err()
 	}
-	r := int64(u)
-	if rev {
-		r = z.Card() - 1 - r
-	}
-	return r, true, nil
+	var r int64
+	var found bool
+	err := z.view(func(zz *ZSet, cached bool) (bool, error) {
+		s, ok, err := zz.Score(member)
+		if err != nil || !ok {
+			found = false
+			return true, err
+		}
+		b := binary.BigEndian.AppendUint64(nil, encodeScore(s))
+		u, ok, err := zz.belowIn(append(b, member...), cached)
+		r, found = int64(u), true
+		if rev {
+			r = zz.Card() - 1 - r
+		}
+		return ok, err
+	})
+	return r, found && err == nil, err
 }
 
 // zRankWindow applies Redis's rules for start/stop ranks over n elements; ok is false
@@ -358,20 +409,39 @@ func zRankWindow(start, stop, n int64) (int64, int64, bool) {
 }
 
 // byRank returns the elements of forward ranks [start, stop] (0 <= start <= stop < n)
-// in forward order: the rank index finds start, then the score index is read in order.
+// in forward order: the rank index finds start, then the score index is read in order,
+// both in one consistent view.
 func (z *ZSet) byRank(start, stop int64) ([]ScoredMember, error) {
-	after, skip, err := z.rankSelect(uint64(start))
-	if err != nil {
-		return nil, err
+	if rankLevels(z.K.Meta.Count) == 0 {
+		return z.walkRank(nil, uint64(start), stop-start+1)
 	}
+	var out []ScoredMember
+	err := z.view(func(zz *ZSet, cached bool) (bool, error) {
+		out = nil
+		if !zz.Exists() {
+			return true, nil
+		}
+		after, skip, ok, err := zz.pickIn(uint64(start), cached)
+		if err != nil || !ok {
+			return ok, err
+		}
+		out, err = zz.walkRank(after, skip, stop-start+1)
+		return true, err
+	})
+	return out, err
+}
+
+// walkRank returns k elements of the score index from the element after after (nil:
+// the first), skipping skip first.
+func (z *ZSet) walkRank(after []byte, skip uint64, k int64) ([]ScoredMember, error) {
 	it := z.index()
 	defer it.Close()
 	seekAfter(it, z.idxPrefix(), after)
 	for ; skip > 0 && it.Valid(); skip-- {
 		it.Next()
 	}
-	out := make([]ScoredMember, 0, min(stop-start+1, 1<<16))
-	for i := start; i <= stop && it.Valid(); i++ {
+	out := make([]ScoredMember, 0, min(k, 1<<16))
+	for ; k > 0 && it.Valid(); k-- {
 		out = append(out, z.idxEntry(it.Key()))
 		it.Next()
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/bits"
+	"runtime"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -177,14 +178,18 @@ func (z *ZSet) nextNode(l int, sfx []byte, after bool) ([]byte, error) {
 }
 
 // cacheLevel loads level l's counts into the rank cache, unless this transaction
-// wrote some (the cache holds only what others can see).
+// wrote some (the cache holds only what others can see) or the store failed a write.
 func (z *ZSet) cacheLevel(l int) error {
 	cp := z.countPrefix(l)
-	if z.tx.writesIn(cp, prefixEnd(cp)) {
+	if z.tx.snap != nil || z.tx.s.failure.Load() != nil || z.tx.writesIn(cp, prefixEnd(cp)) {
 		return nil
 	}
 	c := z.tx.s.ranks
 	gen := c.token()
+	v, ok := c.stable(z.rankPrefix())
+	if !ok {
+		return nil
+	}
 	it := z.levelIter(cp)
 	defer it.Close()
 	var es []rankEntry
@@ -199,9 +204,64 @@ func (z *ZSet) cacheLevel(l int) error {
 		return err
 	}
 	if len(es) > 0 {
-		c.install(cp, es, gen)
+		c.install(cp, es, gen, v)
 	}
 	return nil
+}
+
+// cachedRead runs read over the rank cache and the score index as one consistent
+// view (see rankCache): it reports false when it cannot, and the caller then reads
+// the counts from RocksDB. read reports false when the cache lacks what it needs.
+func (z *ZSet) cachedRead(top int, read func() (bool, error)) (bool, error) {
+	tx := z.tx
+	if tx.snap != nil || tx.s.failure.Load() != nil {
+		return false, nil
+	}
+	p, ip := z.rankPrefix(), z.idxPrefix()
+	if tx.writesIn(p, prefixEnd(p)) || tx.writesIn(ip, prefixEnd(ip)) {
+		return false, nil // the cache does not have this transaction's own writes
+	}
+	c := tx.s.ranks
+	for try := 0; try < 3; try++ {
+		v, ok := c.stable(p)
+		if !ok {
+			runtime.Gosched()
+			continue
+		}
+		for l := 1; l <= top; l++ {
+			if !c.cached(z.countPrefix(l)) {
+				if err := z.cacheLevel(l); err != nil {
+					return false, err
+				}
+			}
+		}
+		ok, err := read()
+		if err != nil || !ok {
+			return false, err
+		}
+		if c.unchanged(p, v) {
+			c.served.Add(1)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// indexCount counts the score-index entries after prev (nil: from the first) and
+// before target.
+func (z *ZSet) indexCount(prev, target []byte) (uint64, error) {
+	ip := z.idxPrefix()
+	lo := ip
+	if prev != nil {
+		lo = append(append(bytes.Clone(ip), prev...), 0)
+	}
+	it := z.tx.iter(lo, append(bytes.Clone(ip), target...))
+	defer it.Close()
+	var n uint64
+	for it.SeekFirst(); it.Valid(); it.Next() {
+		n++
+	}
+	return n, it.Err()
 }
 
 // rankInsert accounts for a new element (its score-index record already written) in
@@ -448,8 +508,9 @@ func (z *ZSet) rankBuild(l int) error {
 	return nil
 }
 
-// rankSelect finds forward rank r (< n): it returns the score-index suffix of the
-// element after which to start (nil: from the first) and the steps from there.
+// rankSelect finds forward rank r (< n) from the counts in RocksDB: it returns the
+// score-index suffix of the element after which to start (nil: from the first) and the
+// steps from there.
 func (z *ZSet) rankSelect(r uint64) ([]byte, uint64, error) {
 	var prev []byte
 	for l := rankLevels(z.K.Meta.Count); l >= 1; l-- {
@@ -493,8 +554,69 @@ func (z *ZSet) selectLevel(l int, prev []byte, r uint64) ([]byte, uint64, bool, 
 	return nil, 0, false, errors.Join(it.Err(), corruptf("rank index of %q: level %d counts fewer elements than the set", z.K.Name, l))
 }
 
-// rankBelow counts the elements whose score-index suffix sorts before target.
-func (z *ZSet) rankBelow(target []byte) (uint64, error) {
+// view runs f over one consistent state of the set: the rank cache with the score
+// index when the cache can serve it (cached true), else RocksDB under a snapshot, with
+// the set loaded again there, or the transaction itself when it wrote the set (then it
+// holds the set's lock and nothing else changes it).
+func (z *ZSet) view(f func(zz *ZSet, cached bool) (bool, error)) error {
+	if top := rankLevels(z.K.Meta.Count); top > 0 {
+		ok, err := z.cachedRead(top, func() (bool, error) { return f(z, true) })
+		if ok || err != nil {
+			return err
+		}
+	}
+	p, ip := z.rankPrefix(), z.idxPrefix()
+	if z.tx.snap != nil || z.tx.writesIn(p, prefixEnd(p)) || z.tx.writesIn(ip, prefixEnd(ip)) {
+		_, err := f(z, false)
+		return err
+	}
+	snap := z.tx.s.Begin()
+	defer snap.Close()
+	snap.Snapshot()
+	zz, err := snap.LoadZSet(z.K.DB, z.K.Name)
+	if errors.Is(err, ErrWrongType) {
+		zz, err = &ZSet{tx: snap, K: &Key{DB: z.K.DB, Name: z.K.Name}}, nil // gone meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f(zz, false)
+	return err
+}
+
+// belowIn counts the elements whose score-index suffix sorts before target, from the
+// rank cache (ok false: it lacks a level) or from RocksDB.
+func (z *ZSet) belowIn(target []byte, cached bool) (n uint64, ok bool, err error) {
+	if !z.Exists() {
+		return 0, true, nil
+	}
+	if !cached {
+		n, err = z.rankBelowStored(target)
+		return n, true, err
+	}
+	acc, prev, ok := z.tx.s.ranks.below(z.rankPrefix(), rankLevels(z.K.Meta.Count), target)
+	if !ok {
+		return 0, false, nil
+	}
+	rest, err := z.indexCount(prev, target)
+	return acc + rest, true, err
+}
+
+// pickIn finds forward rank r (< n), from the rank cache (ok false: it lacks a level)
+// or from RocksDB: the element after which to start (nil: the first) and the steps
+// from there.
+func (z *ZSet) pickIn(r uint64, cached bool) (after []byte, skip uint64, ok bool, err error) {
+	if !cached {
+		after, skip, err = z.rankSelect(r)
+		return after, skip, true, err
+	}
+	after, skip, ok = z.tx.s.ranks.pick(z.rankPrefix(), rankLevels(z.K.Meta.Count), r)
+	return after, skip, ok, nil
+}
+
+// rankBelowStored counts the elements whose score-index suffix sorts before target,
+// with the counts read from RocksDB.
+func (z *ZSet) rankBelowStored(target []byte) (uint64, error) {
 	var prev []byte
 	var acc uint64
 	for l := rankLevels(z.K.Meta.Count); l >= 1; l-- {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/linxGnu/grocksdb"
 )
@@ -548,5 +549,108 @@ func TestZSetRankIndexConcurrentWriters(t *testing.T) {
 			t.Error("the writers never cached a level")
 		}
 		s.Close()
+	}
+}
+
+// Reads without locks, while writers swap members' scores, always see one consistent
+// state: the multiset of scores never changes, so every ZCOUNT is fixed and the score
+// at each rank too. The reads are mostly answered from the rank cache.
+func TestZSetRankReadsConsistentUnderWrites(t *testing.T) {
+	for _, small := range []bool{false, true} {
+		t.Run(fmt.Sprintf("small=%v", small), func(t *testing.T) {
+			if small {
+				withRankShape(t, 3, 32)
+			}
+			s := openTest(t, t.TempDir())
+			defer s.Close()
+			const n = 3000
+			var ps []ScoredMember
+			var scores []float64
+			for i := 0; i < n; i++ {
+				sc := float64(i % 700)
+				ps = append(ps, ScoredMember{Member: []byte(fmt.Sprintf("m%d", i)), Score: sc})
+				scores = append(scores, sc)
+			}
+			slices.Sort(scores)
+			ztWrite(t, s, func(tx *Tx) error { _, err := tx.ZAdd(0, []byte("z"), ZAddOptions{}, ps); return err })
+			want := func(lo, hi float64) int64 { // scores in [lo, hi)
+				a, _ := slices.BinarySearch(scores, lo)
+				b, _ := slices.BinarySearch(scores, hi)
+				return int64(b - a)
+			}
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			defer func() { // before the store closes, also when a check fails
+				close(stop)
+				wg.Wait()
+			}()
+			for w := 0; w < 2; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					rng := rand.New(rand.NewPCG(uint64(w), 1))
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						unlock := s.LockKeys(0, []byte("z"))
+						tx := s.Begin()
+						a, b := fmt.Sprintf("m%d", rng.IntN(n)), fmt.Sprintf("m%d", rng.IntN(n))
+						z, err := tx.LoadZSet(0, []byte("z"))
+						var sa, sb float64
+						if err == nil {
+							sa, _, err = z.Score([]byte(a))
+						}
+						if err == nil {
+							sb, _, err = z.Score([]byte(b))
+						}
+						if err == nil { // swap the two scores in one transaction
+							_, err = tx.ZAdd(0, []byte("z"), ZAddOptions{}, []ScoredMember{{Member: []byte(a), Score: sb}, {Member: []byte(b), Score: sa}})
+						}
+						if err != nil {
+							unlock()
+							tx.Close()
+							t.Error(err)
+							return
+						}
+						p := s.Submit(tx)
+						unlock()
+						if _, err := s.Wait(p); err != nil {
+							t.Error(err)
+						}
+						tx.Close()
+					}
+				}(w)
+			}
+			var reads int
+			deadline := time.Now().Add(1500 * time.Millisecond)
+			for time.Now().Before(deadline) && !t.Failed() {
+				tx := s.Begin()
+				z, err := tx.LoadZSet(0, []byte("z"))
+				if err != nil {
+					tx.Close()
+					t.Fatal(err)
+				}
+				lo := float64(reads % 600)
+				c, err := z.CountByScore(ScoreRange{ScoreBound{Value: lo}, ScoreBound{Value: lo + 50, Excl: true}})
+				if err != nil || c != want(lo, lo+50) {
+					t.Errorf("ZCOUNT [%v, %v) = %d %v, want %d", lo, lo+50, c, err, want(lo, lo+50))
+				}
+				r := int64(reads * 37 % (n - 1))
+				got, err := z.RangeByRank(r, r+1, false)
+				if err != nil || len(got) != 2 || got[0].Score != scores[r] || got[1].Score != scores[r+1] {
+					t.Errorf("ranks %d..%d = %v %v, want scores %v %v", r, r+1, got, err, scores[r], scores[r+1])
+				}
+				tx.Close()
+				reads++
+			}
+			if served := s.ranks.served.Load(); served == 0 {
+				t.Errorf("none of %d reads came from the rank cache", reads)
+			} else {
+				t.Logf("%d reads, %d answered from the rank cache", reads, served)
+			}
+		})
 	}
 }
