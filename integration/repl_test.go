@@ -582,6 +582,16 @@ func TestReplZSetRanks(t *testing.T) {
 	caughtUp(t, 20*time.Second, a, b)
 	checkRanks(t, ctx, ac, "master")
 	checkRanks(t, ctx, bc, "follower")
+	// The follower's reads loaded its rank cache: the stream now updates it.
+	for i := 0; i < 300; i++ {
+		mustDo(t, ac, "zadd", "board", strconv.Itoa(i%40), fmt.Sprintf("more%d", i))
+		mustDo(t, ac, "zincrby", "board", "-1.5", fmt.Sprintf("p%d", i*5+2))
+		if i%50 == 0 {
+			mustDo(t, ac, "zrem", "board", fmt.Sprintf("p%d", i*3))
+		}
+	}
+	caughtUp(t, 20*time.Second, a, b)
+	checkRanks(t, ctx, bc, "follower after more writes")
 
 	if err := bc.Do(ctx, "replicaof", "no", "one").Err(); err != nil {
 		t.Fatal(err)

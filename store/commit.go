@@ -377,11 +377,11 @@ func (s *Store) applyRecords(r *commitReq) {
 		}
 	}
 	// The records change rank counts the cache may hold: the sets they touch are
-	// marked changing until their cached levels are dropped.
+	// marked changing until the cache has the new counts too.
 	if len(ops) > 0 {
 		st, all := s.ranks.changing(ops)
 		defer func() {
-			s.ranks.dropSets(ops)
+			s.ranks.apply(ops)
 			s.ranks.changed(st, all)
 		}()
 	}

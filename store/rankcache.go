@@ -17,8 +17,8 @@ import (
 // It shows the same state as the overlay-aware reads: committed writes plus queued
 // ones. A transaction's changes enter it when the transaction is queued (Submit), with
 // its overlay entries; one rolled back or never queued leaves it untouched. Records
-// applied from a master drop the levels they touch, a full-sync swap and a failed
-// commit drop everything.
+// from a master enter it when they are applied. A full-sync swap and a failed commit
+// drop everything.
 //
 // Reads use it too, without locks, as a seqlock: every sorted set maps to a stripe
 // whose counter is odd while a change to the set's rank records is being made (from
@@ -299,23 +299,6 @@ func (c *rankCache) clear() {
 	if len(c.levels) > 0 {
 		c.levels = map[string]*rankLevel{}
 		c.bytes = 0
-	}
-	c.gen++
-}
-
-// dropSets drops every cached level of the sets whose rank records ops change.
-func (c *rankCache) dropSets(ops []Op) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := range ops {
-		op := &ops[i]
-		if op.Kind == OpDeleteRange {
-			c.dropRange(op.Key, op.Value)
-			continue
-		}
-		if n := collLen(op.Key); n > 0 && op.Key[0] == prefixRank {
-			c.dropRange(op.Key[:n-1], prefixEnd(op.Key[:n-1]))
-		}
 	}
 	c.gen++
 }
