@@ -121,7 +121,8 @@ func zrangeGeneric(c *Ctx, argStart int, storeDst bool, kind zrangeKind, dir zra
 			return
 		}
 	}
-	if !storeDst {
+	if !storeDst && kind != zrRank {
+		// Reads by rank see one consistent state by themselves (the store's rank view).
 		c.Tx.Snapshot()
 	}
 	z, ok := loadZSet(c, args[argStart])

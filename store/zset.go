@@ -408,24 +408,38 @@ func zRankWindow(start, stop, n int64) (int64, int64, bool) {
 	return start, stop, true
 }
 
-// byRank returns the elements of forward ranks [start, stop] (0 <= start <= stop < n)
-// in forward order: the rank index finds start, then the score index is read in order,
-// both in one consistent view.
-func (z *ZSet) byRank(start, stop int64) ([]ScoredMember, error) {
+// window turns ZRANGE's start and stop (negative from the end, from the highest score
+// with rev) into forward ranks [from, to] over n elements; ok is false when empty.
+func window(start, stop, n int64, rev bool) (from, to int64, ok bool) {
+	if start, stop, ok = zRankWindow(start, stop, n); !ok || !rev {
+		return start, stop, ok
+	}
+	return n - 1 - stop, n - 1 - start, true
+}
+
+// byRank returns the elements ZRANGE start stop [REV] names, in forward order: the
+// rank index finds the first, then the score index is read in order, all in one
+// consistent view (the window too, since it depends on the set's size).
+func (z *ZSet) byRank(start, stop int64, rev bool) ([]ScoredMember, error) {
 	if rankLevels(z.K.Meta.Count) == 0 {
-		return z.walkRank(nil, uint64(start), stop-start+1)
+		from, to, ok := window(start, stop, z.Card(), rev)
+		if !ok {
+			return nil, nil
+		}
+		return z.walkRank(nil, uint64(from), to-from+1)
 	}
 	var out []ScoredMember
 	err := z.view(func(zz *ZSet, cached bool) (bool, error) {
 		out = nil
-		if !zz.Exists() {
+		from, to, ok := window(start, stop, zz.Card(), rev)
+		if !ok {
 			return true, nil
 		}
-		after, skip, ok, err := zz.pickIn(uint64(start), cached)
+		after, skip, ok, err := zz.pickIn(uint64(from), cached)
 		if err != nil || !ok {
 			return ok, err
 		}
-		out, err = zz.walkRank(after, skip, stop-start+1)
+		out, err = zz.walkRank(after, skip, to-from+1)
 		return true, err
 	})
 	return out, err
@@ -451,16 +465,13 @@ func (z *ZSet) walkRank(after []byte, skip uint64, k int64) ([]ScoredMember, err
 // RangeByRank is ZRANGE by rank: start/stop as Redis takes them (negative from the
 // end); with rev, ranks count from the highest score and the result is in that order.
 func (z *ZSet) RangeByRank(start, stop int64, rev bool) ([]ScoredMember, error) {
-	n := z.Card()
-	start, stop, ok := zRankWindow(start, stop, n)
-	if !ok {
+	if !z.Exists() {
 		return nil, nil
 	}
-	if !rev {
-		return z.byRank(start, stop)
+	out, err := z.byRank(start, stop, rev)
+	if rev {
+		slices.Reverse(out)
 	}
-	out, err := z.byRank(n-1-stop, n-1-start)
-	slices.Reverse(out)
 	return out, err
 }
 
@@ -723,7 +734,7 @@ func (z *ZSet) Members() ([]ScoredMember, error) {
 	if !z.Exists() {
 		return nil, nil
 	}
-	return z.byRank(0, z.Card()-1)
+	return z.byRank(0, -1, false)
 }
 
 // Scan returns up to count members (and scores) in member order starting at member

@@ -1,0 +1,41 @@
+# Helpers shared by the benchmark scripts; they expect die and $work to be defined.
+
+# free_port prints a loopback TCP port nobody listens on, other than the ones given.
+free_port() {
+	local port i
+	for i in $(seq 1 200); do
+		port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-60999)
+		case " $* " in *" $port "*) continue ;; esac
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
+	die "no free port found"
+}
+
+# wait_ready waits until the server on port answers PING, or fails if pid died.
+wait_ready() {
+	local name=$1 port=$2 pid=$3 log=$4 i
+	for i in $(seq 1 300); do
+		if [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = "PONG" ]; then
+			return
+		fi
+		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$name exited before answering PING"; }
+		sleep 0.1
+	done
+	cat "$log" >&2
+	die "$name did not answer PING on port $port"
+}
+
+# show prints a command line as it can be typed, with the temp dir as $TMP.
+show() {
+	local out="" a
+	for a in "$@"; do
+		a=${a/#$work/\$TMP}
+		[ -n "$a" ] || a="''"
+		out+="${out:+ }$a"
+	done
+	echo "$out"
+}
+
