@@ -30,7 +30,7 @@ if [ $${#missing[@]} -gt 0 ]; then \
 fi
 endef
 
-.PHONY: help deps deps-build go-check build run test bench bench-repl bench-dump fuzz lint docker clean
+.PHONY: help deps deps-build go-check build run test bench bench-ranks bench-repl bench-dump fuzz lint docker clean
 
 help: ## List the targets
 	@echo "Strata: a Redis-compatible, disk-backed key-value server over RocksDB"
@@ -38,7 +38,7 @@ help: ## List the targets
 	@echo "usage: make <target> [FUZZTIME=30s] [BENCH_N=200000]"
 	@echo
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "} {printf "  %-11s %s\n", $$1, $$2}'
 
 deps: go-check ## Install what build, test and bench need with apt, when missing
 	@$(call apt-install,$(BUILD_DEPS) $(TEST_DEPS))
@@ -63,6 +63,9 @@ bench: deps build ## Benchmark Strata against redis-server side by side (memory,
 	scripts/bench.sh
 	BENCH_SYNC=everysec scripts/bench.sh
 	BENCH_SYNC=always scripts/bench.sh
+
+bench-ranks: deps build ## Benchmark reads by rank on a large sorted set against redis-server (BENCH_RANKS_MEMBERS=300000)
+	@scripts/bench-ranks.sh
 
 bench-repl: deps ## Benchmark replication: master rps with a follower, lag, full sync (BENCH_FULLSYNC_BYTES=2GB)
 	@scripts/bench-repl.sh
