@@ -1,4 +1,36 @@
-# Helpers shared by the benchmark scripts; they expect die and $work to be defined.
+# Helpers shared by the benchmark scripts; they expect die and STRATA_BIN to be defined.
+
+# bench_init checks for the binary and the tools (redis-server, redis-cli,
+# redis-benchmark and any given), makes the scratch directory $work, removed on exit
+# with the servers ($strata_pid, $redis_pid) and a running benchmark ($bench_pid)
+# stopped, and picks free ports for both servers.
+bench_init() {
+	[ -x "$STRATA_BIN" ] || die "$STRATA_BIN not found: run 'make build' first"
+	local tool
+	for tool in redis-server redis-cli redis-benchmark "$@"; do
+		command -v "$tool" >/dev/null || die "$tool not found: run 'make deps' (Debian packages redis-server, redis-tools)"
+	done
+	work=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
+	strata_pid=""
+	redis_pid=""
+	bench_pid=""
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	strata_port=$(free_port)
+	redis_port=$(free_port "$strata_port")
+}
+
+bench_cleanup() {
+	local pid
+	for pid in $bench_pid $strata_pid $redis_pid; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in $bench_pid $strata_pid $redis_pid; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
 
 # free_port prints a loopback TCP port nobody listens on, other than the ones given.
 free_port() {

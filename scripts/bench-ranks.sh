@@ -23,28 +23,10 @@ STRATA_BIN=${STRATA_BIN:-bin/strata}
 
 die() { echo "bench-ranks: $*" >&2; exit 1; }
 
-[ -x "$STRATA_BIN" ] || die "$STRATA_BIN not found: run 'make build' first"
-for tool in redis-server redis-cli redis-benchmark awk; do
-	command -v "$tool" >/dev/null || die "$tool not found: run 'make deps' (Debian packages redis-server, redis-tools)"
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench-ranks.XXXXXX")
-strata_pid=""
-redis_pid=""
-cleanup() {
-	kill $strata_pid $redis_pid 2>/dev/null || true
-	wait $strata_pid $redis_pid 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
+bench_init awk
 
-strata_port=$(free_port)
-redis_port=$(free_port "$strata_port")
 strata_cmd=("$STRATA_BIN" server --addr "127.0.0.1:$strata_port" --data-dir "$work/strata")
 redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/redis")
 mkdir -p "$work/redis"

@@ -33,34 +33,9 @@ STRATA_BIN=${STRATA_BIN:-bin/strata}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-[ -x "$STRATA_BIN" ] || die "$STRATA_BIN not found: run 'make build' first"
-for tool in redis-server redis-cli redis-benchmark; do
-	command -v "$tool" >/dev/null || die "$tool not found: run 'make deps' (Debian packages redis-server, redis-tools)"
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
-strata_pid=""
-redis_pid=""
-bench_pid=""
-cleanup() {
-	local pid
-	for pid in $bench_pid $strata_pid $redis_pid; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in $bench_pid $strata_pid $redis_pid; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
-
-strata_port=$(free_port)
-redis_port=$(free_port "$strata_port")
+bench_init
 
 SYNC=${BENCH_SYNC:-}
 strata_cmd=("$STRATA_BIN" server --addr "127.0.0.1:$strata_port" --data-dir "$work/strata")

@@ -282,25 +282,30 @@ func (z *ZSet) rankInsert(sfx []byte, n uint64) error {
 	return z.rankGrow(n + 1)
 }
 
+// nextCount returns the level-l bucket that sfx falls in (after: the one after sfx's
+// own) and its count; ok is false when the set has no index yet.
+func (z *ZSet) nextCount(l int, sfx []byte, after bool) (next []byte, count uint64, ok bool, err error) {
+	if next, err = z.nextNode(l, sfx, after); err != nil {
+		return nil, 0, false, err
+	}
+	if count, ok, err = z.count(l, next); err != nil || ok {
+		return next, count, ok, err
+	}
+	if l == 1 && bytes.Equal(next, rankTail) {
+		return nil, 0, false, nil
+	}
+	return nil, 0, false, corruptf("rank index of %q: level %d lacks a count", z.K.Name, l)
+}
+
 // insertWrites computes rankInsert's changes; ok is false when the set has no index.
 func (z *ZSet) insertWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
 	lv := sfxLevel(sfx)
 	var ws []rankWrite
 	var split map[string]uint64 // counts this insert changed one level down
 	for l := 1; l <= top; l++ {
-		next, err := z.nextNode(l, sfx, false)
-		if err != nil {
+		next, sc, ok, err := z.nextCount(l, sfx, false)
+		if err != nil || !ok {
 			return nil, false, err
-		}
-		sc, ok, err := z.count(l, next)
-		if err != nil {
-			return nil, false, err
-		}
-		if !ok {
-			if l == 1 && bytes.Equal(next, rankTail) {
-				return nil, false, nil
-			}
-			return nil, false, corruptf("rank index of %q: level %d lacks a count", z.K.Name, l)
 		}
 		if lv < l {
 			ws = append(ws, putCount(z.countKey(l, next), sc+1))
@@ -393,19 +398,9 @@ func (z *ZSet) removeWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
 	var ws []rankWrite
 	for l := 1; l <= top; l++ {
 		node := lv >= l
-		next, err := z.nextNode(l, sfx, node)
-		if err != nil {
+		next, sc, ok, err := z.nextCount(l, sfx, node)
+		if err != nil || !ok {
 			return nil, false, err
-		}
-		sc, ok, err := z.count(l, next)
-		if err != nil {
-			return nil, false, err
-		}
-		if !ok {
-			if l == 1 && bytes.Equal(next, rankTail) {
-				return nil, false, nil
-			}
-			return nil, false, corruptf("rank index of %q: level %d lacks a count", z.K.Name, l)
 		}
 		var own uint64 // the element's own bucket, which the next one absorbs
 		if node {

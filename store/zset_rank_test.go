@@ -495,6 +495,23 @@ func BenchmarkZSetAdd(b *testing.B) {
 	}
 }
 
+// rtQueue commits tx as the server does: queued while the key lock is held, waited for
+// once it is released. It reports false, failing the test, when err is set.
+func rtQueue(t *testing.T, s *Store, unlock Unlocker, tx *Tx, err error) bool {
+	defer tx.Close()
+	if err != nil {
+		unlock()
+		t.Error(err)
+		return false
+	}
+	p := s.Submit(tx)
+	unlock()
+	if _, err := s.Wait(p); err != nil {
+		t.Error(err)
+	}
+	return true
+}
+
 // Writers of one set running as the server runs them (key lock, queue, release, wait)
 // keep its index exact through the rank cache, also when the cache is too small to
 // hold a level and when records from a master clear it.
@@ -528,18 +545,9 @@ func TestZSetRankIndexConcurrentWriters(t *testing.T) {
 						}
 						_, err = tx.ZAdd(0, []byte("z"), ZAddOptions{}, ps)
 					}
-					if err != nil {
-						unlock()
-						tx.Close()
-						t.Error(err)
+					if !rtQueue(t, s, unlock, tx, err) {
 						return
 					}
-					p := s.Submit(tx)
-					unlock()
-					if _, err := s.Wait(p); err != nil {
-						t.Error(err)
-					}
-					tx.Close()
 				}
 			}(w)
 		}
@@ -609,18 +617,9 @@ func TestZSetRankReadsConsistentUnderWrites(t *testing.T) {
 						if err == nil { // swap the two scores in one transaction
 							_, err = tx.ZAdd(0, []byte("z"), ZAddOptions{}, []ScoredMember{{Member: []byte(a), Score: sb}, {Member: []byte(b), Score: sa}})
 						}
-						if err != nil {
-							unlock()
-							tx.Close()
-							t.Error(err)
+						if !rtQueue(t, s, unlock, tx, err) {
 							return
 						}
-						p := s.Submit(tx)
-						unlock()
-						if _, err := s.Wait(p); err != nil {
-							t.Error(err)
-						}
-						tx.Close()
 					}
 				}(w)
 			}

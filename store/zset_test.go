@@ -2,12 +2,10 @@ package store
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -565,21 +563,8 @@ func TestZSetRandom(t *testing.T) {
 func TestZSetAgainstModel(t *testing.T) {
 	s := openTest(t, t.TempDir())
 	rng := rand.New(rand.NewPCG(1, 2))
-	model := map[string]float64{}
+	model := rtModel{}
 	scores := []float64{math.Inf(-1), -3, -1.5, 0, 0, 1, 2, 2, 2, 7.25, 100, math.Inf(1)}
-	sorted := func() []ScoredMember {
-		var out []ScoredMember
-		for m, sc := range model {
-			out = append(out, ScoredMember{Member: []byte(m), Score: sc})
-		}
-		slices.SortFunc(out, func(a, b ScoredMember) int {
-			if c := cmp.Compare(a.Score, b.Score); c != 0 {
-				return c
-			}
-			return bytes.Compare(a.Member, b.Member)
-		})
-		return out
-	}
 	for round := 0; round < 60; round++ {
 		ztWrite(t, s, func(tx *Tx) error {
 			for op := 0; op < 20; op++ {
@@ -622,7 +607,7 @@ func TestZSetAgainstModel(t *testing.T) {
 			}
 			return nil
 		})
-		want := sorted()
+		want := model.sorted()
 		n := int64(len(want))
 		ztRead(t, s, func(tx *Tx) error {
 			z := ztLoad(t, tx, "z")
