@@ -126,6 +126,9 @@ func (it *Iter) innerValid() bool {
 	if !it.it.Valid() {
 		return false
 	}
+	if it.bounded {
+		return true
+	}
 	k := it.it.Key().Data()
 	return bytes.Compare(k, it.lower) >= 0 && (it.upper == nil || bytes.Compare(k, it.upper) < 0)
 }

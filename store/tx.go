@@ -258,6 +258,7 @@ type Iter struct {
 	ro           *grocksdb.ReadOptions
 	lower, upper []byte
 	steps        *int // the transaction's count of seeks and steps (tests check costs with it)
+	bounded      bool // RocksDB enforces lower and upper: Valid needs no key comparison
 
 	// Queued writes of other transactions in the range, merged in (overlay.go).
 	lay []overlayEntry
@@ -288,10 +289,13 @@ func (tx *Tx) iter(lower, upper []byte) *Iter {
 		ro.SetIterateUpperBound(upper)
 	}
 	base := tx.s.db.NewIterator(ro)
-	it := &Iter{it: base, ro: ro, lower: lower, upper: upper, steps: &tx.steps}
+	// RocksDB keeps a plain iterator inside both bounds itself (Seek and SeekForPrev
+	// are clamped to them); one over the transaction's writes is checked key by key.
+	it := &Iter{it: base, ro: ro, lower: lower, upper: upper, steps: &tx.steps, bounded: upper != nil}
 	if len(tx.ops) > 0 && tx.writesIn(lower, upper) {
 		tx.syncBatch()
 		it.it = tx.wb.NewIteratorWithBase(tx.s.db, base)
+		it.bounded = false
 		if len(lay) > 0 {
 			// The transaction's own writes are newer than anything queued.
 			tx.syncPending()
