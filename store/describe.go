@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -63,10 +64,15 @@ func Describe(op Op) OpInfo {
 		info.Detail = fmt.Sprintf("version=%d", binary.BigEndian.Uint64(rest))
 		rest = rest[8:]
 		if k[0] == prefixRank && len(rest) > 0 {
-			info.Detail += fmt.Sprintf(" level=%d", rest[0])
+			info.Record = "rank-node"
+			if rest[0]&rankCounts != 0 {
+				info.Record = "rank-count"
+			}
+			info.Detail += fmt.Sprintf(" level=%d", rest[0]&^rankCounts)
 			rest = rest[1:]
-			if len(rest) == 0 {
-				info.Detail += " head"
+			if bytes.Equal(rest, rankTail) {
+				info.Detail += " tail"
+				rest = nil
 			}
 		}
 		if k[0] != prefixMember && len(rest) >= 8 {

@@ -226,7 +226,7 @@ const (
 	RecordMember            // hash field, set member, zset member (Value = score) or list element
 	RecordScore             // zset score index entry: Score and Member are set
 	RecordExpire            // expiry index entry: ExpireAt is set
-	RecordRank              // zset rank index entry: Member is level u8 | score u64 | member
+	RecordRank              // zset rank index record: Member is level u8 | score u64 | member (or the tail)
 )
 
 // Record is a decoded raw record. Its slices alias the key and value it was decoded
@@ -279,9 +279,11 @@ func DecodeRecord(key, value []byte) (Record, error) {
 		r.Value = value
 		r.Kind = RecordMember
 		if key[0] == prefixRank {
+			// A node (level byte, empty value) or a count (level byte with 0x80, u64).
 			r.Kind = RecordRank
-			if len(r.Member) < 1 || (len(r.Member) > 1 && len(r.Member) < 9) || len(value) != 8 {
-				return r, corruptf("rank key %q malformed", key)
+			count := len(r.Member) > 0 && r.Member[0]&rankCounts != 0
+			if len(r.Member) < 9 || (count && len(value) != 8) || (!count && len(value) != 0) {
+				return r, corruptf("rank record %q malformed", key)
 			}
 		}
 		if key[0] == prefixScore {

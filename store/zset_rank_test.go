@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -651,5 +653,59 @@ func TestZSetRankReadsConsistentUnderWrites(t *testing.T) {
 				t.Logf("%d reads, %d answered from the rank cache", reads, served)
 			}
 		})
+	}
+}
+
+// Rank records decode as such (dumps read every record), and malformed ones are
+// refused.
+func TestDecodeRankRecords(t *testing.T) {
+	withRankShape(t, 2, 16)
+	dir := filepath.Join(t.TempDir(), "db")
+	s := openTest(t, dir)
+	ztWrite(t, s, func(tx *Tx) error {
+		var ps []ScoredMember
+		for i := 0; i < 500; i++ {
+			ps = append(ps, ScoredMember{Member: []byte(fmt.Sprintf("d%d", i)), Score: float64(i % 9)})
+		}
+		_, err := tx.ZAdd(0, []byte("z"), ZAddOptions{}, ps)
+		return err
+	})
+	s.Close()
+	r, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var nodes, counts int
+	var aNode, aCount []byte
+	err = r.ForEach(func(k, v []byte) error {
+		rec, err := DecodeRecord(k, v)
+		if err != nil || rec.Kind != RecordRank {
+			return err
+		}
+		if string(rec.Key) != "z" {
+			t.Errorf("rank record of key %q", rec.Key)
+		}
+		if rec.Member[0]&rankCounts != 0 {
+			counts++
+			aCount = bytes.Clone(k)
+		} else {
+			nodes++
+			aNode = bytes.Clone(k)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nodes == 0 || counts <= nodes {
+		t.Fatalf("%d node and %d count records", nodes, counts)
+	}
+	for _, c := range []struct {
+		k, v []byte
+	}{{aNode, encodeU64(1)}, {aCount, nil}, {aCount, []byte{1, 2}}, {aNode[:20], nil}} {
+		if _, err := DecodeRecord(c.k, c.v); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("DecodeRecord(%q, %x) = %v, want corruption", c.k, c.v, err)
+		}
 	}
 }

@@ -397,3 +397,72 @@ func TestDumpLargerThanCache(t *testing.T) {
 		t.Fatalf("digests %v, want %v", got, want)
 	}
 }
+
+// A sorted set large enough for the rank index goes through a dump and both kinds of
+// load with its index: ranks read the same afterwards, and later writes keep them right.
+func TestDumpLoadLargeSortedSet(t *testing.T) {
+	src := t.TempDir()
+	a := startServer(t, src)
+	ca := a.client(t, 0)
+	var zs []redis.Z
+	for i := 0; i < 3000; i++ {
+		zs = append(zs, redis.Z{Score: float64(i % 113), Member: fmt.Sprintf("m%04d", i)})
+	}
+	if err := ca.ZAdd(tctx(t), "big", zs...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	must(t, ca, "zincrby", "big", "7.5", "m0042")
+	must(t, ca, "zrem", "big", "m0100")
+	want := a.digests(t)
+	ranks := func(c *redis.Client) string {
+		var out []string
+		for _, m := range []string{"m0000", "m0042", "m1500", "m2999", "late"} {
+			out = append(out, fmt.Sprint(c.ZRank(tctx(t), "big", m).Val()))
+		}
+		out = append(out, strings.Join(c.ZRange(tctx(t), "big", 1500, 1502).Val(), ","),
+			fmt.Sprint(c.ZCount(tctx(t), "big", "10", "(50").Val()))
+		return strings.Join(out, " ")
+	}
+	wantRanks := ranks(ca)
+	must(t, ca, "zadd", "big", "20.5", "late")
+	afterWrite := ranks(ca)
+	a.stop()
+
+	path := filepath.Join(t.TempDir(), "dump.sdump")
+	if _, err := DumpFile(path, nil, DumpOptions{DataDir: src, ProgressMode: ProgressQuiet}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, ts *testServer) {
+		t.Helper()
+		c := ts.client(t, 0)
+		must(t, c, "zrem", "big", "late")
+		if got := ts.digests(t); got != want {
+			t.Fatalf("%s: digests\n%v\nwant\n%v", name, got, want)
+		}
+		if got := ranks(c); got != wantRanks {
+			t.Fatalf("%s: ranks %q, want %q", name, got, wantRanks)
+		}
+		must(t, c, "zadd", "big", "20.5", "late")
+		if got := ranks(c); got != afterWrite {
+			t.Fatalf("%s: ranks after a write %q, want %q", name, got, afterWrite)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dst := filepath.Join(t.TempDir(), "data")
+	if _, err := LoadDir(f, dst, LoadOptions{ProgressMode: ProgressQuiet}); err != nil {
+		t.Fatal(err)
+	}
+	check("load --data-dir", startServer(t, dst))
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	b := startServer(t, t.TempDir())
+	if _, err := LoadServer(f, ServerOptions{Addr: b.addr}, LoadOptions{ProgressMode: ProgressQuiet}); err != nil {
+		t.Fatal(err)
+	}
+	check("load --addr", b)
+}
