@@ -10,7 +10,8 @@
 //	member     's' | db u8 | len(key) u32 | key | version u64 | member -> member value
 //	list item  's' | db u8 | len(key) u32 | key | version u64 | index u64 -> element
 //	zset index 'z' | db u8 | len(key) u32 | key | version u64 | score u64 | member -> ""
-//	zset rank  'r' | db u8 | len(key) u32 | key | version u64 | level u8 | score u64 | member -> count
+//	rank node  'r' | db u8 | len(key) u32 | key | version u64 | level u8 | score u64 | member -> ""
+//	rank count 'r' | db u8 | len(key) u32 | key | version u64 | 0x80|level u8 | score u64 | member -> count u64
 //	expiry     'e' | db u8 | expire-at ms u64 | user key               -> ""
 //	system     '!' | name                                              -> value
 //
