@@ -151,17 +151,18 @@ func seekAfter(it *Iter, p, sfx []byte) {
 	}
 }
 
-// nextNode returns the suffix of the first level-l node at or after sfx (after: past
-// sfx), or the tail's when there is none.
-func (z *ZSet) nextNode(l int, sfx []byte, after bool) ([]byte, error) {
+// nextCached returns the suffix of the first level-l node at or after sfx (after: past
+// sfx), or the tail's when there is none, and that node's count when the rank cache
+// has it (counted true).
+func (z *ZSet) nextCached(l int, sfx []byte, after bool) (next []byte, count uint64, counted bool, err error) {
 	np, cp := z.nodePrefix(l), z.countPrefix(l)
 	if z.tx.snap == nil && !z.tx.writesIn(np, prefixEnd(np)) {
 		// Every node has a count, so the cache's next count is the next node.
-		if next, _, cached := z.tx.s.ranks.next(cp, sfx, after); cached {
-			return next, nil
+		if next, c, cached := z.tx.s.ranks.next(cp, sfx, after); cached {
+			return next, c, !z.tx.wrote(append(cp, next...)), nil
 		}
 		if err := z.cacheLevel(l); err != nil {
-			return nil, err
+			return nil, 0, false, err
 		}
 	}
 	it := z.levelIter(np)
@@ -172,9 +173,9 @@ func (z *ZSet) nextNode(l int, sfx []byte, after bool) ([]byte, error) {
 		it.Seek(append(bytes.Clone(np), sfx...))
 	}
 	if it.Valid() {
-		return bytes.Clone(it.Key()[len(np):]), nil
+		return bytes.Clone(it.Key()[len(np):]), 0, false, nil
 	}
-	return rankTail, it.Err()
+	return rankTail, 0, false, it.Err()
 }
 
 // cacheLevel loads level l's counts into the rank cache, unless this transaction
@@ -285,8 +286,9 @@ func (z *ZSet) rankInsert(sfx []byte, n uint64) error {
 // nextCount returns the level-l bucket that sfx falls in (after: the one after sfx's
 // own) and its count; ok is false when the set has no index yet.
 func (z *ZSet) nextCount(l int, sfx []byte, after bool) (next []byte, count uint64, ok bool, err error) {
-	if next, err = z.nextNode(l, sfx, after); err != nil {
-		return nil, 0, false, err
+	var counted bool
+	if next, count, counted, err = z.nextCached(l, sfx, after); err != nil || counted {
+		return next, count, err == nil, err
 	}
 	if count, ok, err = z.count(l, next); err != nil || ok {
 		return next, count, ok, err
