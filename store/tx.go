@@ -357,7 +357,13 @@ func (tx *Tx) compact() {
 
 // wrote reports whether the transaction wrote key k (put or delete).
 func (tx *Tx) wrote(k []byte) bool {
-	if len(tx.ops) == 0 {
+	if len(tx.ops) <= 16 {
+		// A command's own few writes: cheaper to scan than to index.
+		for i := range tx.ops {
+			if tx.ops[i].Kind != OpDeleteRange && bytes.Equal(tx.ops[i].Key, k) {
+				return true
+			}
+		}
 		return false
 	}
 	tx.syncPending()
