@@ -386,6 +386,17 @@ func (tx *Tx) writesIn(lower, upper []byte) bool {
 	return false
 }
 
+// countKeys counts the keys in [lower, upper) with one iterator: one consistent state.
+func (tx *Tx) countKeys(lower, upper []byte) (int64, error) {
+	it := tx.iter(lower, upper)
+	defer it.Close()
+	var n int64
+	for it.SeekFirst(); it.Valid(); it.Next() {
+		n++
+	}
+	return n, it.Err()
+}
+
 // Valid reports whether the iterator is positioned on a key inside its bounds.
 func (it *Iter) Valid() bool {
 	if it.lay != nil {

@@ -291,13 +291,7 @@ func (z *ZSet) countSpan(lo, hi []byte) (int64, error) {
 		return 0, nil
 	}
 	if rankLevels(z.K.Meta.Count) == 0 {
-		it := z.tx.iter(lo, hi)
-		defer it.Close()
-		var n int64
-		for it.SeekFirst(); it.Valid(); it.Next() {
-			n++
-		}
-		return n, it.Err()
+		return z.tx.countKeys(lo, hi)
 	}
 	los, loAll := z.boundSfx(lo)
 	his, hiAll := z.boundSfx(hi)

@@ -123,23 +123,15 @@ func (z *ZSet) count(l int, sfx []byte) (uint64, bool, error) {
 	return c, err == nil, err
 }
 
-type rankWrite struct {
-	k   []byte
-	v   []byte
-	del bool
-}
+// applyRank adds the index changes an operation computed before writing anything (no
+// write may land while one of the transaction's iterators is open).
+func (z *ZSet) applyRank(ws []Op) { z.tx.ops = append(z.tx.ops, ws...) }
 
-func (z *ZSet) applyRank(ws []rankWrite) {
-	for _, w := range ws {
-		if w.del {
-			z.tx.del(w.k)
-		} else {
-			z.tx.put(w.k, w.v)
-		}
-	}
-}
+func putCount(k []byte, c uint64) Op { return Op{Kind: OpPut, Key: k, Value: encodeU64(c)} }
 
-func putCount(k []byte, c uint64) rankWrite { return rankWrite{k: k, v: encodeU64(c)} }
+func (z *ZSet) putNode(l int, sfx []byte) Op {
+	return Op{Kind: OpPut, Key: append(z.nodePrefix(l), sfx...), Value: []byte{}}
+}
 
 // seekAfter positions it on the first key under prefix p after p+sfx (nil sfx: the
 // first key under p).
@@ -248,21 +240,23 @@ func (z *ZSet) cachedRead(top int, read func() (bool, error)) (bool, error) {
 	return false, nil
 }
 
-// indexCount counts the score-index entries after prev (nil: from the first) and
-// before target.
-func (z *ZSet) indexCount(prev, target []byte) (uint64, error) {
+// countIndex counts the score-index entries after after (nil: from the first) and
+// before end (with incl, up to and including it; nil: to the last). The iterator is
+// bounded to that span, so it takes only its part of the queued writes.
+func (z *ZSet) countIndex(after, end []byte, incl bool) (uint64, error) {
 	ip := z.idxPrefix()
-	lo := ip
-	if prev != nil {
-		lo = append(append(bytes.Clone(ip), prev...), 0)
+	lo, hi := ip, prefixEnd(ip)
+	if after != nil {
+		lo = append(append(bytes.Clone(ip), after...), 0)
 	}
-	it := z.tx.iter(lo, append(bytes.Clone(ip), target...))
-	defer it.Close()
-	var n uint64
-	for it.SeekFirst(); it.Valid(); it.Next() {
-		n++
+	if end != nil {
+		hi = append(bytes.Clone(ip), end...)
+		if incl {
+			hi = append(hi, 0)
+		}
 	}
-	return n, it.Err()
+	n, err := z.tx.countKeys(lo, hi)
+	return uint64(n), err
 }
 
 // rankInsert accounts for a new element (its score-index record already written) in
@@ -300,9 +294,9 @@ func (z *ZSet) nextCount(l int, sfx []byte, after bool) (next []byte, count uint
 }
 
 // insertWrites computes rankInsert's changes; ok is false when the set has no index.
-func (z *ZSet) insertWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
+func (z *ZSet) insertWrites(sfx []byte, top int) ([]Op, bool, error) {
 	lv := sfxLevel(sfx)
-	var ws []rankWrite
+	var ws []Op
 	var split map[string]uint64 // counts this insert changed one level down
 	for l := 1; l <= top; l++ {
 		next, sc, ok, err := z.nextCount(l, sfx, false)
@@ -317,7 +311,11 @@ func (z *ZSet) insertWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
 		// element, (e, next] with next.
 		var after uint64
 		if l == 1 {
-			after, err = z.countAfter(sfx, next)
+			end := next
+			if bytes.Equal(next, rankTail) {
+				end = nil
+			}
+			after, err = z.countIndex(sfx, end, true)
 		} else {
 			after, err = z.levelAfter(l-1, sfx, next, split)
 		}
@@ -327,30 +325,10 @@ func (z *ZSet) insertWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		ws = append(ws, putCount(z.countKey(l, next), after), putCount(z.countKey(l, sfx), sc+1-after),
-			rankWrite{k: append(z.nodePrefix(l), sfx...), v: []byte{}})
+		ws = append(ws, putCount(z.countKey(l, next), after), putCount(z.countKey(l, sfx), sc+1-after), z.putNode(l, sfx))
 		split = map[string]uint64{string(next): after, string(sfx): sc + 1 - after}
 	}
 	return ws, true, nil
-}
-
-// countAfter counts the score-index entries after sfx up to and including end (the
-// tail: to the last element).
-func (z *ZSet) countAfter(sfx, end []byte) (uint64, error) {
-	// Bounded to the bucket, so the iterator takes only its part of the queued writes.
-	p := z.idxPrefix()
-	lo := append(append(bytes.Clone(p), sfx...), 0)
-	hi := prefixEnd(p)
-	if !bytes.Equal(end, rankTail) {
-		hi = append(append(bytes.Clone(p), end...), 0)
-	}
-	it := z.tx.iter(lo, hi)
-	defer it.Close()
-	var c uint64
-	for it.SeekFirst(); it.Valid(); it.Next() {
-		c++
-	}
-	return c, it.Err()
 }
 
 // levelAfter sums the level-l counts after sfx up to and including end, taking changed
@@ -395,9 +373,9 @@ func (z *ZSet) rankRemove(sfx []byte, n uint64) error {
 }
 
 // removeWrites computes rankRemove's changes; ok is false when the set has no index.
-func (z *ZSet) removeWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
+func (z *ZSet) removeWrites(sfx []byte, top int) ([]Op, bool, error) {
 	lv := sfxLevel(sfx)
-	var ws []rankWrite
+	var ws []Op
 	for l := 1; l <= top; l++ {
 		node := lv >= l
 		next, sc, ok, err := z.nextCount(l, sfx, node)
@@ -412,8 +390,8 @@ func (z *ZSet) removeWrites(sfx []byte, top int) ([]rankWrite, bool, error) {
 				}
 				return nil, false, err
 			}
-			ws = append(ws, rankWrite{k: z.countKey(l, sfx), del: true},
-				rankWrite{k: append(z.nodePrefix(l), sfx...), del: true})
+			ws = append(ws, Op{Kind: OpDelete, Key: z.countKey(l, sfx)},
+				Op{Kind: OpDelete, Key: append(z.nodePrefix(l), sfx...)})
 		}
 		if sc+own < 1 {
 			return nil, false, corruptf("rank index of %q: level %d count underflow", z.K.Name, l)
@@ -468,7 +446,7 @@ func (z *ZSet) rankRebuild(n uint64) error {
 
 // rankBuild writes level l from the level below (the score index for level 1).
 func (z *ZSet) rankBuild(l int) error {
-	var ws []rankWrite
+	var ws []Op
 	var cnt uint64
 	var it *Iter
 	off := z.idxOff()
@@ -491,7 +469,7 @@ func (z *ZSet) rankBuild(l int) error {
 			cnt += c
 		}
 		if !bytes.Equal(sfx, rankTail) && sfxLevel(sfx) >= l {
-			ws = append(ws, putCount(z.countKey(l, sfx), cnt), rankWrite{k: append(z.nodePrefix(l), sfx...), v: []byte{}})
+			ws = append(ws, putCount(z.countKey(l, sfx), cnt), z.putNode(l, sfx))
 			cnt = 0
 		}
 	}
@@ -595,7 +573,7 @@ func (z *ZSet) belowIn(target []byte, cached bool) (n uint64, ok bool, err error
 	if !ok {
 		return 0, false, nil
 	}
-	rest, err := z.indexCount(prev, target)
+	rest, err := z.countIndex(prev, target, false)
 	return acc + rest, true, err
 }
 
