@@ -50,7 +50,14 @@ func Describe(op Op) OpInfo {
 			}
 		}
 	case prefixMember, prefixScore, prefixRank:
-		info.Record = map[byte]string{prefixMember: "member", prefixScore: "score", prefixRank: "rank"}[k[0]]
+		switch k[0] {
+		case prefixMember:
+			info.Record = "member"
+		case prefixScore:
+			info.Record = "score"
+		default:
+			info.Record = "rank" // rank-node or rank-count below
+		}
 		if len(k) < 6 {
 			break
 		}

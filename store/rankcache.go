@@ -45,37 +45,33 @@ const rankStripes = 1024
 func rankStripe(p []byte) int { return int(xxhash.Sum64(p) % rankStripes) }
 
 // changing marks the sets whose rank records ops change as being changed and returns
-// their stripes (all: every stripe), for changed. Callers are serialized (the queue,
-// or the leader applying a master's records).
+// their stripes (all: every stripe, for a range deletion over rank records), to pass to
+// changed afterwards. Callers are serialized (the queue, or the leader applying a
+// master's records).
 func (c *rankCache) changing(ops []Op) (st []int, all bool) {
 	for i := range ops {
 		k := ops[i].Key
 		if ops[i].Kind == OpDeleteRange {
 			if len(k) > 0 && k[0] <= prefixRank && (len(ops[i].Value) == 0 || ops[i].Value[0] >= prefixRank) {
-				c.changed(st, false) // back to even: changingAll covers them
-				c.changingAll()
-				return nil, true
+				st, all = nil, true
+				break
 			}
 			continue
 		}
 		if n := collLen(k); n > 0 && k[0] == prefixRank {
 			if s := rankStripe(k[:n-1]); !slices.Contains(st, s) {
 				st = append(st, s)
-				c.seq[s].Add(1)
 			}
 		}
 	}
-	return st, false
+	c.bump(st, all)
+	return st, all
 }
 
-// changingAll marks every set as being changed.
-func (c *rankCache) changingAll() {
-	for i := range c.seq {
-		c.seq[i].Add(1)
-	}
-}
+// changed ends what changing began.
+func (c *rankCache) changed(st []int, all bool) { c.bump(st, all) }
 
-func (c *rankCache) changed(st []int, all bool) {
+func (c *rankCache) bump(st []int, all bool) {
 	if all {
 		for i := range c.seq {
 			c.seq[i].Add(1)
@@ -292,8 +288,8 @@ func (c *rankCache) apply(ops []Op) {
 
 // clear drops everything and fences off loads and reads in progress.
 func (c *rankCache) clear() {
-	c.changingAll()
-	defer c.changed(nil, true)
+	c.bump(nil, true)
+	defer c.bump(nil, true)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.levels) > 0 {
