@@ -364,15 +364,13 @@ func (s *Store) applyRecords(r *commitReq) {
 			return
 		}
 		rep.addOps(ch.Ops)
-		for _, op := range ch.Ops {
-			if op.Kind == OpDeleteRange || (len(op.Key) > 0 && op.Key[0] == prefixRank) {
-				ops = append(ops, op)
-			}
-		}
 		changed |= applyDeltas(&counts, &ch.Deltas, ch.Flushed)
-		for i := range ch.Ops {
-			if ch.Ops[i].Kind == OpDeleteRange {
+		for _, op := range ch.Ops {
+			if op.Kind == OpDeleteRange {
 				s.noteRangeDelete()
+			}
+			if op.Kind == OpDeleteRange || (len(op.Key) > 0 && op.Key[0] == prefixRank) {
+				ops = append(ops, op) // for the rank cache
 			}
 		}
 	}
