@@ -298,11 +298,7 @@ func (tx *Tx) iter(lower, upper []byte) *Iter {
 		it.bounded = false
 		if len(lay) > 0 {
 			// The transaction's own writes are newer than anything queued.
-			tx.syncPending()
-			lay = slices.DeleteFunc(lay, func(e overlayEntry) bool {
-				_, mine := tx.pending[string(e.k)]
-				return mine
-			})
+			lay = slices.DeleteFunc(lay, func(e overlayEntry) bool { return tx.wrote(e.k) })
 		}
 	}
 	if len(lay) > 0 {
