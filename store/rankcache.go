@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/google/btree"
@@ -128,60 +129,27 @@ func (c *rankCache) cached(cp []byte) bool {
 	return c.levels[string(cp)] != nil
 }
 
-// below walks the cached levels top..1 of set p and sums the counts of the buckets
-// that end before target; prev is the last node passed (nil: none). ok is false when a
-// level is missing.
-func (c *rankCache) below(p []byte, top int, target []byte) (acc uint64, prev []byte, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := string(target)
-	from := ""
-	for l := top; l >= 1; l-- {
+// source is the rankSource over the cached levels of set p (its rank prefix).
+func (c *rankCache) source(p []byte) rankSource {
+	return func(l int, after []byte, fn func(sfx []byte, count uint64) bool) (bool, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		lv := c.levels[string(append(bytes.Clone(p), byte(rankCounts|l)))]
 		if lv == nil {
-			return 0, nil, false
+			return false, nil
 		}
+		from := ""
+		if after != nil {
+			from = string(after) + "\x00" // the smallest suffix past after
+		}
+		present := false
 		lv.t.AscendGreaterOrEqual(rankEntry{sfx: from}, func(e rankEntry) bool {
-			if e.sfx >= t {
-				return false
-			}
-			acc += e.count
-			prev = []byte(e.sfx)
-			from = e.sfx + "\x00"
-			return true
+			present = true
+			// The entry's string is immutable and fn only reads it during the call.
+			return fn(unsafe.Slice(unsafe.StringData(e.sfx), len(e.sfx)), e.count)
 		})
+		return present, nil
 	}
-	return acc, prev, true
-}
-
-// pick walks the cached levels top..1 of set p down to forward rank r: it returns the
-// last node passed (nil: none) and the steps left from there. ok is false when a level
-// is missing or its counts fall short.
-func (c *rankCache) pick(p []byte, top int, r uint64) (prev []byte, left uint64, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	from := ""
-	for l := top; l >= 1; l-- {
-		lv := c.levels[string(append(bytes.Clone(p), byte(rankCounts|l)))]
-		if lv == nil {
-			return nil, 0, false
-		}
-		found := false
-		lv.t.AscendGreaterOrEqual(rankEntry{sfx: from}, func(e rankEntry) bool {
-			if r < e.count {
-				found = true
-				return false
-			}
-			r -= e.count
-			prev = []byte(e.sfx)
-			from = e.sfx + "\x00"
-			return true
-		})
-		if !found {
-			return nil, 0, false
-		}
-	}
-	return prev, r, true
 }
 
 // next returns the first entry of level cp at or after sfx (after: past it); cached is

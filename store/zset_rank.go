@@ -483,52 +483,6 @@ func (z *ZSet) rankBuild(l int) error {
 	return nil
 }
 
-// rankSelect finds forward rank r (< n) from the counts in RocksDB: it returns the
-// score-index suffix of the element after which to start (nil: from the first) and the
-// steps from there.
-func (z *ZSet) rankSelect(r uint64) ([]byte, uint64, error) {
-	var prev []byte
-	for l := rankLevels(z.K.Meta.Count); l >= 1; l-- {
-		var err error
-		var ok bool
-		if prev, r, ok, err = z.selectLevel(l, prev, r); err != nil {
-			return nil, 0, err
-		}
-		if !ok {
-			return nil, r, nil // no index yet: walk from the first element
-		}
-	}
-	return prev, r, nil
-}
-
-// selectLevel walks level l's counts after prev while they add up to at most r; it
-// returns the last count's suffix and what is left of r. ok is false when the level
-// has no counts.
-func (z *ZSet) selectLevel(l int, prev []byte, r uint64) ([]byte, uint64, bool, error) {
-	cp := z.countPrefix(l)
-	it := z.levelIter(cp)
-	defer it.Close()
-	seekAfter(it, cp, prev)
-	if !it.Valid() {
-		if prev == nil {
-			return nil, r, false, it.Err()
-		}
-		return nil, 0, false, errors.Join(it.Err(), corruptf("rank index of %q: level %d ends early", z.K.Name, l))
-	}
-	for ; it.Valid(); it.Next() {
-		c, err := rankCount(it.Value())
-		if err != nil {
-			return nil, 0, false, err
-		}
-		if r < c {
-			return prev, r, true, nil
-		}
-		r -= c
-		prev = bytes.Clone(it.Key()[len(cp):])
-	}
-	return nil, 0, false, errors.Join(it.Err(), corruptf("rank index of %q: level %d counts fewer elements than the set", z.K.Name, l))
-}
-
 // view runs f over one consistent state of the set: the rank cache with the score
 // index when the cache can serve it (cached true), else RocksDB under a snapshot, with
 // the set loaded again there, or the transaction itself when it wrote the set (then it
@@ -560,76 +514,126 @@ func (z *ZSet) view(f func(zz *ZSet, cached bool) (bool, error)) error {
 }
 
 // belowIn counts the elements whose score-index suffix sorts before target, from the
-// rank cache (ok false: it lacks a level) or from RocksDB.
+// rank cache (ok false: it lacks what the walk needs) or from RocksDB.
 func (z *ZSet) belowIn(target []byte, cached bool) (n uint64, ok bool, err error) {
 	if !z.Exists() {
 		return 0, true, nil
 	}
-	if !cached {
-		n, err = z.rankBelowStored(target)
-		return n, true, err
+	acc, prev, end, err := walkBelow(z.source(cached), rankLevels(z.K.Meta.Count), target)
+	if err != nil {
+		return 0, false, err
 	}
-	acc, prev, ok := z.tx.s.ranks.below(z.rankPrefix(), rankLevels(z.K.Meta.Count), target)
-	if !ok {
-		return 0, false, nil
+	if end != walkDone {
+		if cached {
+			return 0, false, nil
+		}
+		if prev != nil {
+			return 0, false, corruptf("rank index of %q: a level ends early", z.K.Name)
+		}
+		// No index yet (format 1): walk the score index from the first element.
 	}
 	rest, err := z.countIndex(prev, target, false)
 	return acc + rest, true, err
 }
 
-// pickIn finds forward rank r (< n), from the rank cache (ok false: it lacks a level)
-// or from RocksDB: the element after which to start (nil: the first) and the steps
-// from there.
+// pickIn finds forward rank r (< n), from the rank cache (ok false: it lacks what the
+// walk needs) or from RocksDB: the element after which to start (nil: the first) and
+// the steps from there.
 func (z *ZSet) pickIn(r uint64, cached bool) (after []byte, skip uint64, ok bool, err error) {
-	if !cached {
-		after, skip, err = z.rankSelect(r)
-		return after, skip, true, err
+	after, skip, end, err := walkPick(z.source(cached), rankLevels(z.K.Meta.Count), r)
+	switch {
+	case err != nil:
+		return nil, 0, false, err
+	case end == walkDone:
+		return after, skip, true, nil
+	case cached:
+		return nil, 0, false, nil
+	case end == walkMissing && after == nil:
+		return nil, r, true, nil // no index yet (format 1): walk from the first element
 	}
-	after, skip, ok = z.tx.s.ranks.pick(z.rankPrefix(), rankLevels(z.K.Meta.Count), r)
-	return after, skip, ok, nil
+	return nil, 0, false, corruptf("rank index of %q: its counts do not reach rank %d", z.K.Name, r)
 }
 
-// rankBelowStored counts the elements whose score-index suffix sorts before target,
-// with the counts read from RocksDB.
-func (z *ZSet) rankBelowStored(target []byte) (uint64, error) {
-	var prev []byte
-	var acc uint64
-	for l := rankLevels(z.K.Meta.Count); l >= 1; l-- {
-		cp := z.countPrefix(l)
-		it := z.levelIter(cp)
-		seekAfter(it, cp, prev)
-		if prev == nil && !it.Valid() {
-			err := it.Err()
-			it.Close()
-			if err != nil {
-				return 0, err
-			}
-			break // no index yet: walk from the first element
+// A rankSource calls fn with level l's counts after after (nil: from the first), in
+// order, until fn returns false (sfx is fn's only during the call); present is false
+// when there are none. The walks below run alike over the rank cache and RocksDB.
+type rankSource func(l int, after []byte, fn func(sfx []byte, count uint64) bool) (present bool, err error)
+
+func (z *ZSet) source(cached bool) rankSource {
+	if cached {
+		return z.tx.s.ranks.source(z.rankPrefix())
+	}
+	return z.storedCounts
+}
+
+// storedCounts is the rankSource over RocksDB (and the transaction's view).
+func (z *ZSet) storedCounts(l int, after []byte, fn func(sfx []byte, count uint64) bool) (bool, error) {
+	cp := z.countPrefix(l)
+	it := z.levelIter(cp)
+	defer it.Close()
+	seekAfter(it, cp, after)
+	if !it.Valid() {
+		return false, it.Err()
+	}
+	for ; it.Valid(); it.Next() {
+		c, err := rankCount(it.Value())
+		if err != nil {
+			return true, err
 		}
-		for ; it.Valid(); it.Next() {
-			sfx := it.Key()[len(cp):]
+		if !fn(it.Key()[len(cp):], c) {
+			break
+		}
+	}
+	return true, it.Err()
+}
+
+type walkEnd int
+
+const (
+	walkDone    walkEnd = iota
+	walkMissing         // a level has no counts after the last node passed
+	walkShort           // a level's counts run out before the rank sought
+)
+
+// walkBelow sums, from the top level down, the counts of the buckets that end before
+// target; prev is the last node passed (nil: none).
+func walkBelow(src rankSource, top int, target []byte) (acc uint64, prev []byte, end walkEnd, err error) {
+	for l := top; l >= 1; l-- {
+		present, err := src(l, prev, func(sfx []byte, c uint64) bool {
 			if bytes.Compare(sfx, target) >= 0 {
-				break
-			}
-			c, err := rankCount(it.Value())
-			if err != nil {
-				it.Close()
-				return 0, err
+				return false
 			}
 			acc += c
 			prev = bytes.Clone(sfx)
-		}
-		err := it.Err()
-		it.Close()
-		if err != nil {
-			return 0, err
+			return true
+		})
+		if err != nil || !present {
+			return acc, prev, walkMissing, err
 		}
 	}
-	it := z.index()
-	defer it.Close()
-	off := z.idxOff()
-	for seekAfter(it, z.idxPrefix(), prev); it.Valid() && bytes.Compare(it.Key()[off:], target) < 0; it.Next() {
-		acc++
+	return acc, prev, walkDone, nil
+}
+
+// walkPick walks from the top level down to forward rank r: it returns the last node
+// passed (nil: none) and the steps left from there.
+func walkPick(src rankSource, top int, r uint64) (prev []byte, left uint64, end walkEnd, err error) {
+	for l := top; l >= 1; l-- {
+		found := false
+		present, err := src(l, prev, func(sfx []byte, c uint64) bool {
+			if r < c {
+				found = true
+				return false
+			}
+			r -= c
+			prev = bytes.Clone(sfx)
+			return true
+		})
+		switch {
+		case err != nil || !present:
+			return prev, r, walkMissing, err
+		case !found:
+			return prev, r, walkShort, nil
+		}
 	}
-	return acc, it.Err()
+	return prev, r, walkDone, nil
 }
