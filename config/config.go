@@ -84,7 +84,8 @@ type RocksDB struct {
 	Compression     string `toml:"compression"`
 	BloomBitsPerKey int    `toml:"bloom_bits_per_key"`
 	MaxOpenFiles    int    `toml:"max_open_files"`
-	KeyCacheSize    Size   `toml:"key_cache_size"` // 0: no key cache
+	KeyCacheSize    Size   `toml:"key_cache_size"`  // 0: no key cache
+	RankCacheSize   Size   `toml:"rank_cache_size"` // 0: no rank cache
 }
 
 // Default returns the built-in configuration.
@@ -107,6 +108,7 @@ func Default() Config {
 			BloomBitsPerKey: 10,
 			MaxOpenFiles:    1000,
 			KeyCacheSize:    64 << 20,
+			RankCacheSize:   16 << 20,
 		},
 		Binlog: Binlog{
 			Sync:          "everysec",
@@ -199,6 +201,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RocksDB.KeyCacheSize != 0 && c.RocksDB.KeyCacheSize < 32<<20 {
 		return bad("rocksdb.key_cache_size", "must be 0 (off) or at least 32MB, got %d", c.RocksDB.KeyCacheSize)
+	}
+	if c.RocksDB.RankCacheSize < 0 {
+		return bad("rocksdb.rank_cache_size", "must be 0 (off) or more, got %d", c.RocksDB.RankCacheSize)
 	}
 	if c.RocksDB.BloomBitsPerKey < 0 || c.RocksDB.BloomBitsPerKey > 32 {
 		return bad("rocksdb.bloom_bits_per_key", "must be between 0 and 32, got %d", c.RocksDB.BloomBitsPerKey)

@@ -183,6 +183,7 @@ func TestValidateNamesKey(t *testing.T) {
 		{"rocksdb.bloom_bits_per_key", func(c *Config) { c.RocksDB.BloomBitsPerKey = 33 }},
 		{"rocksdb.max_open_files", func(c *Config) { c.RocksDB.MaxOpenFiles = -2 }},
 		{"rocksdb.key_cache_size", func(c *Config) { c.RocksDB.KeyCacheSize = 1 << 20 }},
+		{"rocksdb.rank_cache_size", func(c *Config) { c.RocksDB.RankCacheSize = -1 }},
 		{"replication.repl_compression", func(c *Config) { c.Replication.ReplCompression = "" }},
 		{"server.tls_key_file", func(c *Config) { c.Server.TLSCertFile = "cert.pem" }},
 	} {

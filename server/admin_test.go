@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -135,26 +136,46 @@ func TestAdminInfo(t *testing.T) {
 // INFO rocksdb shows the rank cache: empty at first, one level once a large sorted set
 // is written to again.
 func TestAdminInfoRankCache(t *testing.T) {
-	ts := startServer(t)
-	c := redis.NewClient(&redis.Options{Addr: ts.Addr})
-	defer c.Close()
-	ctx := ctxT(t)
-	rk := admParseInfo(t, c.Info(ctx, "rocksdb").Val())["rocksdb"]
-	if rk["rank_cache_levels"] != "0" || rk["rank_cache_bytes"] != "0" {
-		t.Fatalf("rank cache before any sorted set: %v", rk)
-	}
-	var zs []redis.Z
-	for i := 0; i < 1100; i++ {
-		zs = append(zs, redis.Z{Score: float64(i), Member: strconv.Itoa(i)})
-	}
-	c.ZAdd(ctx, "z", zs...)
-	c.ZAdd(ctx, "z", redis.Z{Score: 0.5, Member: "x"})
-	rk = admParseInfo(t, c.Info(ctx, "rocksdb").Val())["rocksdb"]
-	if n, _ := strconv.Atoi(rk["rank_cache_bytes"]); rk["rank_cache_levels"] != "1" || n <= 0 {
-		t.Fatalf("rank cache after writes to a set of 1101: %v", rk)
-	}
-	if r := c.ZRank(ctx, "z", "x").Val(); r != 1 {
-		t.Fatalf("ZRANK x = %d", r)
+	for _, size := range []config.Size{config.Default().RocksDB.RankCacheSize, 0} {
+		t.Run(size.String(), func(t *testing.T) {
+			ts := startServer(t, func(c *config.Config) { c.RocksDB.RankCacheSize = size })
+			c := redis.NewClient(&redis.Options{Addr: ts.Addr})
+			defer c.Close()
+			ctx := ctxT(t)
+			if got := c.ConfigGet(ctx, "rocksdb-rank-cache-size").Val(); got["rocksdb-rank-cache-size"] != size.String() {
+				t.Fatalf("CONFIG GET rocksdb-rank-cache-size = %v", got)
+			}
+			rk := admParseInfo(t, c.Info(ctx, "rocksdb").Val())["rocksdb"]
+			if rk["rank_cache_levels"] != "0" || rk["rank_cache_bytes"] != "0" {
+				t.Fatalf("rank cache before any sorted set: %v", rk)
+			}
+			var zs []redis.Z
+			for i := 0; i < 1100; i++ {
+				zs = append(zs, redis.Z{Score: float64(i), Member: strconv.Itoa(i)})
+			}
+			c.ZAdd(ctx, "z", zs...)
+			c.ZAdd(ctx, "z", redis.Z{Score: 0.5, Member: "x"})
+			rk = admParseInfo(t, c.Info(ctx, "rocksdb").Val())["rocksdb"]
+			n, _ := strconv.Atoi(rk["rank_cache_bytes"])
+			if size == 0 && (rk["rank_cache_levels"] != "0" || n != 0) {
+				t.Fatalf("rank cache turned off holds %v", rk)
+			}
+			if size != 0 && (rk["rank_cache_levels"] != "1" || n <= 0) {
+				t.Fatalf("rank cache after writes to a set of 1101: %v", rk)
+			}
+			if r := c.ZRank(ctx, "z", "x").Val(); r != 1 {
+				t.Fatalf("ZRANK x = %d", r)
+			}
+			if r := c.ZRevRank(ctx, "z", "1000").Val(); r != 99 {
+				t.Fatalf("ZREVRANK 1000 = %d", r)
+			}
+			if got := c.ZRange(ctx, "z", 1000, 1002).Val(); fmt.Sprint(got) != "[999 1000 1001]" {
+				t.Fatalf("ZRANGE z 1000 1002 = %v", got)
+			}
+			if n := c.ZCount(ctx, "z", "(0", "500").Val(); n != 501 {
+				t.Fatalf("ZCOUNT z (0 500 = %d", n)
+			}
+		})
 	}
 }
 

@@ -106,6 +106,7 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	so.BloomBitsPerKey = cfg.RocksDB.BloomBitsPerKey
 	so.MaxOpenFiles = cfg.RocksDB.MaxOpenFiles
 	so.KeyCacheSize = int64(cfg.RocksDB.KeyCacheSize)
+	so.RankCacheSize = int64(cfg.RocksDB.RankCacheSize)
 	st, err := store.Open(so)
 	if err != nil {
 		bl.Close()

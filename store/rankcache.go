@@ -103,9 +103,9 @@ type rankEntry struct {
 	count uint64
 }
 
-// RankCacheSize bounds the rank cache's memory (about 60 bytes per cached count: a
-// set of a million members has 4,000).
-const RankCacheSize = 16 << 20
+// DefaultRankCacheSize bounds the rank cache's memory unless Options say otherwise
+// (about 60 bytes per cached count: a set of a million members has 4,000).
+const DefaultRankCacheSize = 16 << 20
 
 const rankEntryOverhead = 48
 

@@ -31,6 +31,9 @@ type Options struct {
 	// KeyCacheSize bounds the Go-side cache of key metadata and small strings
 	// (0: none; otherwise at least MinKeyCacheSize).
 	KeyCacheSize int64
+	// RankCacheSize bounds the memory for the rank index counts of large sorted sets
+	// (0: none, every count is read from RocksDB).
+	RankCacheSize int64
 	// Log, when set, receives every transaction before RocksDB does, and Open replays
 	// what it holds beyond the last applied ID. RocksDB's own WAL is then off: the
 	// binlog already makes every acknowledged write durable, and two logs on the hot
@@ -64,6 +67,7 @@ func DefaultOptions(dir string) Options {
 		BloomBitsPerKey: 10,
 		MaxOpenFiles:    1000,
 		KeyCacheSize:    64 << 20,
+		RankCacheSize:   DefaultRankCacheSize,
 	}
 }
 
@@ -196,7 +200,7 @@ func Open(opts Options) (*Store, error) {
 	s.wo.DisableWAL(opts.Log != nil)
 	s.log = opts.Log
 	s.keys = newKeyCache(opts.KeyCacheSize)
-	s.ranks = newRankCache(RankCacheSize)
+	s.ranks = newRankCache(int(opts.RankCacheSize))
 	if err := s.loadSystem(); err != nil {
 		s.db.Close()
 		s.destroyOptions()
