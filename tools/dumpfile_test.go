@@ -214,3 +214,31 @@ func TestDumpFileTrailingData(t *testing.T) {
 }
 
 func crcOf(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// FuzzDumpReader: any bytes read as a dump end in io.EOF after a trailer that matched,
+// or in a *DumpError; entries come out in strictly increasing key order either way.
+// Seeds live in testdata/fuzz/FuzzDumpReader.
+func FuzzDumpReader(f *testing.F) {
+	for _, n := range []int{0, 3, 40} {
+		data, _ := writeTestDump(f, testEntries(n), 256)
+		f.Add(data)
+		f.Add(data[:len(data)/2])
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, _, counts, err := readAll(data)
+		if err != nil {
+			var de *DumpError
+			if !errors.As(err, &de) {
+				t.Fatalf("%v is not a DumpError", err)
+			}
+		} else if counts.Entries != uint64(len(got)) {
+			t.Fatalf("trailer counts %d entries, %d read", counts.Entries, len(got))
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].k <= got[i-1].k {
+				t.Fatalf("entry %d %q is not after %q", i, got[i].k, got[i-1].k)
+			}
+		}
+	})
+}
