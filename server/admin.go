@@ -29,6 +29,7 @@ func serverCommands() []*Command {
 		{Name: "shutdown", Arity: -1, Flags: FlagAdmin | FlagNoScript | FlagStale | FlagNoMulti, Handler: cmdShutdown,
 			Group: "server", Summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", Since: "1.0.0"},
 		debugCommand(),
+		memoryCommand(),
 	}
 }
 
@@ -215,6 +216,53 @@ func cmdDebugObject(c *Ctx) {
 	}
 	c.W.Simple("Value at:0x0 refcount:1 encoding:" + enc + " serializedlength:" +
 		strconv.FormatUint(n, 10) + " lru:0 lru_seconds_idle:0")
+}
+
+func memoryCommand() *Command {
+	return container(&Command{Name: "memory", Group: "server",
+		Summary: "A container for memory diagnostics commands.", Since: "4.0.0"},
+		&Command{Name: "usage", Arity: -3, Flags: FlagReadOnly, FirstKey: 2, LastKey: 2, Step: 1, Handler: cmdMemoryUsage,
+			Summary: "Estimates the memory usage of a key.", Since: "4.0.0"},
+	)
+}
+
+// cmdMemoryUsage answers MEMORY USAGE key [SAMPLES count] with the bytes the key's
+// records take in the store (see store.Tx.StoredSize): data lives on disk here, so
+// that is what a key costs.
+func cmdMemoryUsage(c *Ctx) {
+	samples := int64(5)
+	for i := 3; i < len(c.Args); i++ {
+		if !strings.EqualFold(string(c.Args[i]), "samples") || i+1 == len(c.Args) {
+			c.Error(errSyntax)
+			return
+		}
+		n, ok := parseInt(c.Args[i+1])
+		if !ok {
+			c.Error(errNotInteger)
+			return
+		}
+		if n < 0 {
+			c.Error(errSyntax)
+			return
+		}
+		samples = n
+		i++
+	}
+	k, err := c.Tx.Load(c.DB, c.Args[2])
+	if err != nil {
+		c.Fail(err)
+		return
+	}
+	if !k.Exists() {
+		c.W.Null()
+		return
+	}
+	n, err := c.Tx.StoredSize(k, samples)
+	if err != nil {
+		c.Fail(err)
+		return
+	}
+	c.W.Int(n)
 }
 
 // adminState is per-server state of this group that has no field in Server: the

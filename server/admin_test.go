@@ -835,3 +835,62 @@ func infoFieldInt(t *testing.T, c *redis.Client, section, field string) int {
 	t.Fatalf("INFO %s has no %s", section, field)
 	return 0
 }
+
+// MEMORY USAGE answers with the bytes a key's records take: it grows with the value,
+// counts every member of a collection (estimated from SAMPLES members, exactly with
+// SAMPLES 0) and is nil for a missing or expired key. Errors are Redis's.
+func TestAdminMemoryUsage(t *testing.T) {
+	bothProtocols(t, func(t *testing.T, c *redis.Client) {
+		ctx := ctxT(t)
+		usage := func(args ...any) int64 {
+			t.Helper()
+			n, err := c.Do(ctx, append([]any{"memory", "usage"}, args...)...).Int64()
+			if err != nil {
+				t.Fatalf("MEMORY USAGE %v: %v", args, err)
+			}
+			return n
+		}
+		must(t, c, "set", "small", "v")
+		must(t, c, "set", "big", strings.Repeat("x", 10000))
+		if s, b := usage("small"), usage("big"); s <= int64(len("small")+1) || b-s < 9990 {
+			t.Fatalf("MEMORY USAGE small = %d, big = %d", s, b)
+		}
+		// 1000 fields of about 100 bytes each, names and values growing along the hash.
+		for i := 0; i < 1000; i++ {
+			must(t, c, "hset", "h", fmt.Sprintf("field:%04d", i), strings.Repeat("v", 80+i%40))
+		}
+		all := usage("h", "samples", 0)
+		if all < 1000*100 || all > 1000*140 {
+			t.Fatalf("MEMORY USAGE h SAMPLES 0 = %d, want 100-140 bytes a field", all)
+		}
+		if est := usage("h"); est < all/2 || est > all*2 {
+			t.Fatalf("MEMORY USAGE h = %d from 5 samples, %d counted", est, all)
+		}
+		if one := usage("h", "SAMPLES", 2000); one != all {
+			t.Fatalf("SAMPLES beyond the count = %d, want %d", one, all)
+		}
+		for _, typ := range keyTypes {
+			kFill(t, c, typ, "t:"+typ, "")
+			if n := usage("t:" + typ); n <= 0 {
+				t.Fatalf("MEMORY USAGE of a %s = %d", typ, n)
+			}
+		}
+		before := usage("t:zset", "samples", 0)
+		must(t, c, "zadd", "t:zset", 1, "another-member")
+		if after := usage("t:zset", "samples", 0); after <= before {
+			t.Fatalf("a sorted set grew from %d to %d bytes with a member", before, after)
+		}
+		kEq(t, c, nil, "memory", "usage", "nosuch")
+		must(t, c, "set", "gone", "v", "px", 1)
+		time.Sleep(5 * time.Millisecond)
+		kEq(t, c, nil, "memory", "usage", "gone")
+
+		mustErr(t, c, "ERR syntax error", "memory", "usage", "small", "samples", -1)
+		mustErr(t, c, "ERR value is not an integer or out of range", "memory", "usage", "small", "samples", "x")
+		mustErr(t, c, "ERR syntax error", "memory", "usage", "small", "samples")
+		mustErr(t, c, "ERR syntax error", "memory", "usage", "small", "foo")
+		mustErr(t, c, "ERR wrong number of arguments for 'memory' command", "memory")
+		mustErr(t, c, "ERR wrong number of arguments for 'memory|usage' command", "memory", "usage")
+		mustErr(t, c, "ERR unknown subcommand 'stats'. Try MEMORY HELP.", "memory", "stats")
+	})
+}

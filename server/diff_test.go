@@ -1469,7 +1469,7 @@ var diffGenCmds = []diffGenCmd{
 
 	// keys
 	{"DEL", famKeys, 3, false, func(g *diffGen) []string { return diffCat(g.pick("DEL", "UNLINK"), g.keys(3)) }},
-	{"EXISTS", famKeys, 2, false, func(g *diffGen) []string { return diffCat("EXISTS", g.keys(3)) }},
+	{"EXISTS", famKeys, 2, false, func(g *diffGen) []string { return diffCat(g.pick("EXISTS", "TOUCH"), g.keys(3)) }},
 	{"TYPE", famKeys, 4, false, func(g *diffGen) []string { return diffCat("TYPE", g.key()) }},
 	{"EXPIRE", famKeys, 3, false, func(g *diffGen) []string {
 		// Relative times only with NX/XX: GT/LT between two relative times that fall

@@ -16,6 +16,8 @@ func keyCommands() []*Command {
 		{Name: "del", Arity: -2, Flags: w, FirstKey: 1, LastKey: -1, Step: 1, Handler: cmdDel, Group: "generic", Summary: "Deletes one or more keys.", Since: "1.0.0"},
 		{Name: "unlink", Arity: -2, Flags: w | FlagFast, FirstKey: 1, LastKey: -1, Step: 1, Handler: cmdDel, Group: "generic", Summary: "Asynchronously deletes one or more keys.", Since: "4.0.0"},
 		{Name: "exists", Arity: -2, Flags: r | FlagFast, FirstKey: 1, LastKey: -1, Step: 1, Handler: cmdExists, Group: "generic", Summary: "Determines whether one or more keys exist.", Since: "1.0.0"},
+		// Redis's TOUCH updates the keys' access time for eviction; there is none here.
+		{Name: "touch", Arity: -2, Flags: r | FlagFast, FirstKey: 1, LastKey: -1, Step: 1, Handler: cmdExists, Group: "generic", Summary: "Returns the number of existing keys out of those specified after updating the time they were last accessed.", Since: "3.2.1"},
 		{Name: "type", Arity: 2, Flags: r | FlagFast, FirstKey: 1, LastKey: 1, Step: 1, Handler: cmdType, Group: "generic", Summary: "Determines the type of value stored at a key.", Since: "1.0.0"},
 		{Name: "expire", Arity: -3, Flags: w | FlagFast, FirstKey: 1, LastKey: 1, Step: 1, Handler: func(c *Ctx) { expireGeneric(c, true, 1000) }, Group: "generic", Summary: "Sets the expiration time of a key in seconds.", Since: "1.0.0"},
 		{Name: "pexpire", Arity: -3, Flags: w | FlagFast, FirstKey: 1, LastKey: 1, Step: 1, Handler: func(c *Ctx) { expireGeneric(c, true, 1) }, Group: "generic", Summary: "Sets the expiration time of a key in milliseconds.", Since: "2.6.0"},

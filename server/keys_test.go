@@ -125,6 +125,7 @@ func TestKeysDelExistsType(t *testing.T) {
 		kEq(t, c, int64(5), "exists", "k:string", "k:hash", "k:list", "k:set", "k:zset", "nosuch")
 		kEq(t, c, int64(3), "exists", "k:hash", "k:hash", "k:hash")
 		kEq(t, c, int64(0), "exists", "nosuch")
+		kEq(t, c, int64(4), "touch", "k:string", "k:zset", "k:zset", "nosuch", "k:list")
 		kEq(t, c, int64(5), "dbsize")
 		kEq(t, c, int64(2), "del", "k:string", "k:hash", "k:hash", "nosuch")
 		kEq(t, c, int64(3), "unlink", "k:list", "k:set", "k:zset", "k:list")
@@ -137,6 +138,7 @@ func TestKeysDelExistsType(t *testing.T) {
 		mustErr(t, c, "ERR wrong number of arguments for 'del' command", "del")
 		mustErr(t, c, "ERR wrong number of arguments for 'unlink' command", "unlink")
 		mustErr(t, c, "ERR wrong number of arguments for 'exists' command", "exists")
+		mustErr(t, c, "ERR wrong number of arguments for 'touch' command", "touch")
 		mustErr(t, c, "ERR wrong number of arguments for 'type' command", "type", "a", "b")
 		// A deleted collection re-created at once has none of its old members.
 		for _, typ := range keyTypes {

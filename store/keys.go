@@ -289,3 +289,57 @@ func randomKeyPivot(first, last []byte) []byte {
 
 // Flush drops every key of db (FLUSHDB, FLUSHALL).
 func (tx *Tx) Flush(db int) { tx.FlushDB(db) }
+
+// StoredSize estimates the bytes key k's records take in the store before compression:
+// its metadata and expiry records and, for a collection, its member records (a sorted
+// set's score-index records too). Like Redis's MEMORY USAGE it averages the first
+// samples members (0: all of them) and scales to the member count.
+func (tx *Tx) StoredSize(k *Key, samples int64) (int64, error) {
+	m := &k.Meta
+	size := int64(2 + len(k.Name) + 9) // metadata record: key, type and expiry
+	switch m.Type {
+	case TypeNone:
+		return 0, nil
+	case TypeString:
+		return size + int64(len(m.Value)) + expirySize(k), nil
+	case TypeList:
+		size += 32
+	default:
+		size += 16
+	}
+	size += expirySize(k)
+	if m.Count == 0 {
+		return size, nil
+	}
+	if samples <= 0 || uint64(samples) > m.Count {
+		samples = int64(m.Count)
+	}
+	p := memberPrefix(prefixMember, k.DB, k.Name, m.Version)
+	it := tx.iter(p, prefixEnd(p))
+	defer it.Close()
+	var n, bytes int64
+	for it.SeekFirst(); it.Valid() && n < samples; it.Next() {
+		bytes += int64(len(it.Key()) + len(it.Value()))
+		if m.Type == TypeZSet {
+			bytes += int64(len(it.Key()) + 8) // the score-index record: the score added, no value
+		}
+		n++
+	}
+	if err := it.Err(); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return size, nil
+	}
+	if uint64(n) == m.Count {
+		return size + bytes, nil
+	}
+	return size + int64(float64(bytes)/float64(n)*float64(m.Count)), nil
+}
+
+func expirySize(k *Key) int64 {
+	if k.Meta.ExpireAt == 0 {
+		return 0
+	}
+	return int64(2 + 8 + len(k.Name))
+}
