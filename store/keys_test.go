@@ -624,3 +624,39 @@ func TestActiveExpiryRemovesEveryType(t *testing.T) {
 		t.Fatal("active expiry removed a key without TTL")
 	}
 }
+
+// StoredSize with every member sampled is the size of the key's records as stored.
+func TestStoredSizeCountsTheRecords(t *testing.T) {
+	for _, typ := range ktTypes {
+		for _, expireAt := range []int64{0, time.Now().Add(time.Hour).UnixMilli()} {
+			s := openSmall(t, t.TempDir())
+			ktBuild(t, s, 3, "key", typ, expireAt, "a", "bb", "cccc", "dddddddd")
+			tx := s.Begin()
+			all := tx.iter([]byte{0}, []byte{0xff})
+			var want int64
+			for all.SeekFirst(); all.Valid(); all.Next() {
+				if all.Key()[0] != prefixSys {
+					want += int64(len(all.Key()) + len(all.Value()))
+				}
+			}
+			all.Close()
+			k, err := tx.Load(3, []byte("key"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tx.StoredSize(k, 0)
+			if err != nil || got != want {
+				t.Fatalf("%v, expiry %d: StoredSize = %d, %v; the records take %d bytes", typ, expireAt, got, err, want)
+			}
+			if typ != TypeString {
+				// One sampled member stands for all four.
+				one, _ := tx.StoredSize(k, 1)
+				if typ != TypeList && one >= got || one <= int64(len("key")) {
+					t.Fatalf("%v: StoredSize from one member = %d, from all %d", typ, one, got)
+				}
+			}
+			tx.Close()
+			s.Close()
+		}
+	}
+}
