@@ -39,7 +39,9 @@ type Client struct {
 
 	subs   map[string]struct{}
 	psubs  map[string]struct{}
-	pusher *pusher // set while subscribed: replies and messages leave through it
+	pusher *pusher // set while subscribed or monitoring: replies and messages leave through it
+	// monitoring: in MONITOR mode (atomic: CLIENT LIST reads it from other goroutines)
+	monitoring atomic.Bool
 
 	pipe     pipeline
 	quitting bool
@@ -103,6 +105,7 @@ func (c *Client) cleanup() {
 	c.once.Do(func() { close(c.closing) })
 	c.unwatch()
 	c.srv.pubsub.removeClient(c)
+	c.srv.monitors.remove(c)
 	if c.pusher != nil {
 		c.pusher.close()
 	}
@@ -201,8 +204,15 @@ func (c *Client) execute(args [][]byte, start time.Time) {
 		return
 	}
 	start = c.runStart(start)
+	blocking := cmd.Flags&FlagBlocking != 0
+	if blocking {
+		c.srv.feedMonitors(c, cmd, args, false) // shown when it starts, as Redis does
+	}
 	c.run(cmd, args, nil)
 	c.srv.recordCall(cmd, args, time.Since(start), c)
+	if !blocking {
+		c.srv.feedMonitors(c, cmd, args, false)
+	}
 }
 
 // afterCommand applies CLIENT REPLY to the current command's reply, and moves a SKIP
@@ -264,6 +274,10 @@ func (c *Client) admit(args [][]byte) *Command {
 	if c.W.proto < 3 && c.subscribed() && cmd.Flags&FlagSubscribed == 0 {
 		c.W.Error("ERR Can't execute '" + cmd.Name +
 			"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+		return nil
+	}
+	if c.monitoring.Load() && effective(cmd, args).Flags&(FlagReadOnly|FlagWrite|FlagMayReplicate) != 0 {
+		c.refuse(errMonitorKeyspace)
 		return nil
 	}
 	if f := s.repl.follower.Load(); f != nil {

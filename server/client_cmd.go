@@ -192,6 +192,9 @@ func cmdClientList(c *Ctx) {
 func (s *Server) clientLine(cl *Client) string {
 	now := time.Now()
 	flags := ""
+	if cl.monitoring.Load() {
+		flags += "O"
+	}
 	if cl.subscribed() {
 		flags += "P"
 	}

@@ -168,6 +168,7 @@ func cmdReset(c *Ctx) {
 	c.multi = nil
 	c.unwatch()
 	c.srv.pubsub.removeClient(c.Client)
+	c.srv.monitors.remove(c.Client)
 	c.DB = 0
 	c.W.proto = 2
 	c.name.Store("")

@@ -13,6 +13,7 @@ func (s *Server) commandGroups() [][]*Command {
 		transactionCommands(),
 		pubsubCommands(),
 		serverCommands(),
+		monitorCommands(),
 		replicationCommands(),
 		snapshotCommands(),
 	}

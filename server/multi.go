@@ -70,6 +70,7 @@ func cmdExec(c *Ctx) {
 			continue
 		}
 		c.run(cmd, args, tx)
+		c.srv.feedMonitors(c.Client, cmd, args, true)
 	}
 	if tx.Dirty() {
 		id, err := c.srv.store.CommitID(tx)

@@ -494,7 +494,7 @@ func (p *pusher) barrier() {
 func (p *pusher) send(b []byte) {
 	c := p.c
 	p.proto.Store(int32(c.W.proto))
-	retire := !c.subscribed()
+	retire := !c.subscribed() && !c.monitoring.Load()
 	p.wmu.Lock()
 	p.mu.Lock()
 	k := 0

@@ -56,6 +56,7 @@ type Server struct {
 	blockers blockRegistry
 	pause    pauser
 	pubsub   hub
+	monitors monitorRegistry
 	slowlog  slowlog
 	master   *repl.Master
 	repl     replState
