@@ -1471,6 +1471,7 @@ var diffGenCmds = []diffGenCmd{
 	{"DEL", famKeys, 3, false, func(g *diffGen) []string { return diffCat(g.pick("DEL", "UNLINK"), g.keys(3)) }},
 	{"EXISTS", famKeys, 2, false, func(g *diffGen) []string { return diffCat(g.pick("EXISTS", "TOUCH"), g.keys(3)) }},
 	{"TYPE", famKeys, 4, false, func(g *diffGen) []string { return diffCat("TYPE", g.key()) }},
+	{"SORT", famKeys, 3, false, func(g *diffGen) []string { return g.sortCmd() }},
 	{"EXPIRE", famKeys, 3, false, func(g *diffGen) []string {
 		// Relative times only with NX/XX: GT/LT between two relative times that fall
 		// in the same millisecond would be a race, not a difference.
@@ -1598,6 +1599,41 @@ func (g *diffGen) next() []string {
 		}
 		return a
 	}
+}
+
+// sortCmd is a SORT or SORT_RO. Left out, because Redis leaves the order open: a set
+// not sorted (a constant BY without STORE) and ALPHA by a pattern (ties keep the
+// order the elements were loaded in, which for a set is its hash order).
+func (g *diffGen) sortCmd() []string {
+	name := g.pick("SORT", "SORT_RO", "sort")
+	a := []string{name, g.key()}
+	store := g.chance(0.3)
+	byPattern := false
+	if g.chance(0.5) {
+		if store && g.chance(0.3) {
+			a = append(a, "BY", g.pick("nosort", "k0"))
+		} else {
+			byPattern = true
+			a = append(a, g.pick("BY", "by"), g.pick("k*", "k*->a", "k*->", "nosuch*", "*"))
+		}
+	}
+	if !byPattern && g.chance(0.4) {
+		a = append(a, g.pick("ALPHA", "alpha"))
+	}
+	a = append(a, g.opt(0.4, g.pick("ASC", "DESC", "desc"))...)
+	if g.chance(0.3) {
+		a = append(a, "LIMIT", g.pick("0", "1", "2", "-1", "100", "x"), g.count())
+	}
+	for n := g.rng.Intn(3); n > 0; n-- {
+		a = append(a, "GET", g.pick("#", "k*", "k*->a", "k*->b", "nosuch*", "k"))
+	}
+	if store {
+		a = append(a, "STORE", g.key())
+	}
+	if g.chance(0.03) {
+		a = append(a, g.pick("BAD", "LIMIT"))
+	}
+	return a
 }
 
 func (g *diffGen) pickCmd() *diffGenCmd {

@@ -6,6 +6,7 @@ func (s *Server) commandGroups() [][]*Command {
 		connectionCommands(),
 		stringCommands(),
 		keyCommands(),
+		sortCommands(),
 		hashCommands(),
 		listCommands(),
 		setCommands(),
