@@ -64,6 +64,8 @@ type Options struct {
 	// OpenFile opens segment files for appending; nil means os.OpenFile. Tests use
 	// it to inject write and fsync failures (a full disk, a failing device).
 	OpenFile func(path string, flag int, perm os.FileMode) (File, error)
+	// OnFsync, when set, is told how long each successful fsync took.
+	OnFsync func(d time.Duration)
 }
 
 // File is what the log needs of a segment file opened for appending.
@@ -702,6 +704,15 @@ func (l *Log) Reset(lastID uint64) error {
 // syncer's thread, or in place if that thread could not start. Other File
 // implementations (tests) get their own Sync.
 func (l *Log) datasync(f File) error {
+	start := time.Now()
+	err := l.fdatasync(f)
+	if err == nil && l.opts.OnFsync != nil {
+		l.opts.OnFsync(time.Since(start))
+	}
+	return err
+}
+
+func (l *Log) fdatasync(f File) error {
 	osf, ok := f.(*os.File)
 	if !ok {
 		return f.Sync()

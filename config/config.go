@@ -70,10 +70,12 @@ type Server struct {
 	LogLevel             string   `toml:"log_level"`
 	SlowlogLogSlowerThan Duration `toml:"slowlog_log_slower_than"`
 	SlowlogMaxLen        int      `toml:"slowlog_max_len"`
-	Threads              int      `toml:"threads"`       // 0: half the CPUs the process may use
-	TLSCertFile          string   `toml:"tls_cert_file"` // with tls_key_file: serve TLS
-	TLSKeyFile           string   `toml:"tls_key_file"`
-	TLSCAFile            string   `toml:"tls_ca_file"` // CAs a follower checks its master against
+	// LatencyMonitorThreshold: events at least this long are sampled for LATENCY; 0 off.
+	LatencyMonitorThreshold Duration `toml:"latency_monitor_threshold"`
+	Threads                 int      `toml:"threads"`       // 0: half the CPUs the process may use
+	TLSCertFile             string   `toml:"tls_cert_file"` // with tls_key_file: serve TLS
+	TLSKeyFile              string   `toml:"tls_key_file"`
+	TLSCAFile               string   `toml:"tls_ca_file"` // CAs a follower checks its master against
 }
 
 // RocksDB is the [rocksdb] section: it bounds memory, not the data size.
@@ -172,6 +174,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return bad("server.log_level", "%q is not one of debug, info, warn, error", c.Server.LogLevel)
+	}
+	if c.Server.LatencyMonitorThreshold < 0 {
+		return bad("server.latency_monitor_threshold", "must be 0 (off) or more, got %s", c.Server.LatencyMonitorThreshold.D())
 	}
 	if c.Server.SlowlogMaxLen < 0 {
 		return bad("server.slowlog_max_len", "must not be negative")

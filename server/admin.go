@@ -30,6 +30,7 @@ func serverCommands() []*Command {
 			Group: "server", Summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", Since: "1.0.0"},
 		debugCommand(),
 		memoryCommand(),
+		latencyCommand(),
 	}
 }
 

@@ -424,4 +424,11 @@ func (s *Server) recordCall(cmd *Command, args [][]byte, d time.Duration, c *Cli
 	cmd.calls.Add(1)
 	cmd.usec.Add(d.Microseconds())
 	s.slowlog.maybeAdd(s, d, args, c)
+	if cmd.Flags&FlagBlocking == 0 { // its time includes the wait
+		event := "command"
+		if effective(cmd, args).Flags&FlagFast != 0 {
+			event = "fast-command"
+		}
+		s.latency.maybeAdd(s, event, d)
+	}
 }

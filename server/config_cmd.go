@@ -67,6 +67,15 @@ var configParams = []*configParam{
 			c.Server.SlowlogLogSlowerThan = config.Duration(time.Duration(n) * time.Microsecond)
 			return msg
 		}},
+	{name: "latency-monitor-threshold",
+		get: func(_ *Server, c *config.Config) string {
+			return strconv.FormatInt(c.Server.LatencyMonitorThreshold.D().Milliseconds(), 10)
+		},
+		set: func(c *config.Config, v string) string {
+			n, msg := configInt(v, 0, math.MaxInt64/int64(time.Millisecond))
+			c.Server.LatencyMonitorThreshold = config.Duration(time.Duration(n) * time.Millisecond)
+			return msg
+		}},
 	{name: "slowlog-max-len",
 		get: func(_ *Server, c *config.Config) string { return strconv.Itoa(c.Server.SlowlogMaxLen) },
 		set: func(c *config.Config, v string) string {
@@ -298,6 +307,7 @@ func cmdConfigSet(c *Ctx) {
 	s.cfg = next
 	s.cfgMu.Unlock()
 	s.slowlog.reload(s)
+	s.latency.reload(s)
 	if levelChanged {
 		// The logger was built with the start-up level; the global level can only
 		// raise that floor (cmd/strata decides how loggers are built).

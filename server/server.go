@@ -57,6 +57,7 @@ type Server struct {
 	pause    pauser
 	pubsub   hub
 	monitors monitorRegistry
+	latency  latencyMonitor
 	slowlog  slowlog
 	master   *repl.Master
 	repl     replState
@@ -94,7 +95,15 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	for _, f := range opts {
 		f(&o)
 	}
-	bl, err := openBinlog(cfg, log, o.binlogFile)
+	// The binlog is open before the server exists: fsync times reach its latency
+	// monitor once it does.
+	var self atomic.Pointer[Server]
+	onFsync := func(d time.Duration) {
+		if s := self.Load(); s != nil {
+			s.latency.maybeAdd(s, "binlog-fsync", d)
+		}
+	}
+	bl, err := openBinlog(cfg, log, o.binlogFile, onFsync)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +146,7 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	s.blockers.init()
 	s.pubsub.init()
 	s.slowlog.init()
+	self.Store(s)
 	st.OnCommit(s.onCommit)
 	s.pause.onChange = s.pausedExpiry
 	return s, nil
@@ -244,7 +254,8 @@ func WithBinlogFiles(open func(path string, flag int, perm os.FileMode) (binlog.
 	return func(o *options) { o.binlogFile = open }
 }
 
-func openBinlog(cfg config.Config, log zerolog.Logger, openFile func(string, int, os.FileMode) (binlog.File, error)) (*binlog.Log, error) {
+func openBinlog(cfg config.Config, log zerolog.Logger, openFile func(string, int, os.FileMode) (binlog.File, error),
+	onFsync func(time.Duration)) (*binlog.Log, error) {
 	policy, err := binlog.ParseSyncPolicy(cfg.Binlog.Sync)
 	if err != nil {
 		return nil, err
@@ -257,6 +268,7 @@ func openBinlog(cfg config.Config, log zerolog.Logger, openFile func(string, int
 		MaxTotalSize: int64(cfg.Binlog.MaxTotalSize),
 		Warn:         func(msg string) { log.Warn().Msg(msg) },
 		OpenFile:     openFile,
+		OnFsync:      onFsync,
 	})
 }
 
