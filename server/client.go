@@ -424,7 +424,7 @@ func (s *Server) recordCall(cmd *Command, args [][]byte, d time.Duration, c *Cli
 	cmd.calls.Add(1)
 	cmd.usec.Add(d.Microseconds())
 	s.slowlog.maybeAdd(s, d, args, c)
-	if cmd.Flags&FlagBlocking == 0 { // its time includes the wait
+	if cmd.Flags&FlagBlocking == 0 && s.latency.reaches(s, d) { // a blocking command's time includes its wait
 		event := "command"
 		if effective(cmd, args).Flags&FlagFast != 0 {
 			event = "fast-command"

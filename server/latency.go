@@ -47,15 +47,18 @@ func (m *latencyMonitor) apply(s *Server) {
 	m.threshold.Store(s.Config().Server.LatencyMonitorThreshold.D().Milliseconds())
 }
 
-// maybeAdd samples event if it took at least the threshold.
-func (m *latencyMonitor) maybeAdd(s *Server, event string, d time.Duration) {
+// reaches reports whether an event of duration d is to be sampled.
+func (m *latencyMonitor) reaches(s *Server, d time.Duration) bool {
 	m.once.Do(func() { m.apply(s) })
 	th := m.threshold.Load()
-	ms := d.Milliseconds()
-	if th == 0 || ms < th {
-		return
+	return th != 0 && d.Milliseconds() >= th
+}
+
+// maybeAdd samples event if it took at least the threshold.
+func (m *latencyMonitor) maybeAdd(s *Server, event string, d time.Duration) {
+	if m.reaches(s, d) {
+		m.add(event, d.Milliseconds(), time.Now().Unix())
 	}
-	m.add(event, ms, time.Now().Unix())
 }
 
 func (m *latencyMonitor) add(event string, ms, now int64) {
