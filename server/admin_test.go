@@ -894,3 +894,26 @@ func TestAdminMemoryUsage(t *testing.T) {
 		mustErr(t, c, "ERR unknown subcommand 'stats'. Try MEMORY HELP.", "memory", "stats")
 	})
 }
+
+// A blocking command's time in SLOWLOG and LATENCY is the time it ran, not the time it
+// waited, as in Redis: a BLPOP that waits 300ms is not slower than 100ms.
+func TestAdminSlowlogLeavesOutTheWait(t *testing.T) {
+	ts := startServer(t)
+	c := ts.client(t, 2)
+	must(t, c, "config", "set", "slowlog-log-slower-than", "100000", "latency-monitor-threshold", "100")
+	kEq(t, c, nil, "blpop", "empty", "0.3")
+	other := ts.client(t, 2)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		other.RPush(ctxT(t), "later", "x")
+	}()
+	kEq(t, c, []any{"later", "x"}, "blpop", "later", "5")
+	if n := must(t, c, "slowlog", "len"); n != int64(0) {
+		t.Fatalf("SLOWLOG holds %d entries: %v", n, c.SlowLogGet(ctxT(t), -1).Val())
+	}
+	kEq(t, c, []any{}, "latency", "latest")
+	must(t, c, "debug", "sleep", "0.15") // a command that is slow does go in
+	if n := must(t, c, "slowlog", "len"); n != int64(1) {
+		t.Fatalf("SLOWLOG after a 150ms command holds %d entries", n)
+	}
+}

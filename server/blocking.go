@@ -159,19 +159,22 @@ func (c *Ctx) block(keys [][]byte, timeout time.Duration, attempt func(tx *store
 			c.flushBeforeWait()
 			continue
 		}
+		waitStart, stop := time.Now(), false
 		select {
 		case <-w.ch:
 			c.blockedRetry = true
 		case <-deadline:
-			return errBlockTimeout
+			stop = true
 		case <-c.closing:
-			return errBlockTimeout
+			stop = true
 		case <-c.srv.done:
-			return errBlockTimeout
+			stop = true
 		case <-alive.C:
-			if c.peerGone() {
-				return errBlockTimeout
-			}
+			stop = c.peerGone()
+		}
+		c.waited += time.Since(waitStart)
+		if stop {
+			return errBlockTimeout
 		}
 	}
 }

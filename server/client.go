@@ -42,6 +42,8 @@ type Client struct {
 	pusher *pusher // set while subscribed or monitoring: replies and messages leave through it
 	// monitoring: in MONITOR mode (atomic: CLIENT LIST reads it from other goroutines)
 	monitoring atomic.Bool
+	// waited: what the running command spent blocked, left out of its duration
+	waited time.Duration
 
 	pipe     pipeline
 	quitting bool
@@ -420,11 +422,13 @@ func truncArg(a []byte) string {
 }
 
 func (s *Server) recordCall(cmd *Command, args [][]byte, d time.Duration, c *Client) {
+	// A blocked command's wait is not time it ran, as in Redis.
+	d, c.waited = max(d-c.waited, 0), 0
 	s.stats.commandsProcessed.Add(1)
 	cmd.calls.Add(1)
 	cmd.usec.Add(d.Microseconds())
 	s.slowlog.maybeAdd(s, d, args, c)
-	if cmd.Flags&FlagBlocking == 0 && s.latency.reaches(s, d) { // a blocking command's time includes its wait
+	if s.latency.reaches(s, d) {
 		event := "command"
 		if effective(cmd, args).Flags&FlagFast != 0 {
 			event = "fast-command"

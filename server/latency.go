@@ -13,7 +13,7 @@ import (
 // event that takes at least that long is sampled into its event's series of the last
 // 160 seconds with a spike (the worst per second), and the worst ever is kept.
 // Events: "command" and "fast-command" (commands flagged fast) for the time a command
-// ran, "binlog-fsync" for an fsync of the binlog. LATENCY LATEST, HISTORY, RESET and
+// ran (a blocking command's wait left out), "binlog-fsync" for an fsync of the binlog. LATENCY LATEST, HISTORY, RESET and
 // DOCTOR read them.
 
 const latencySeriesLen = 160 // LATENCY_TS_LEN
