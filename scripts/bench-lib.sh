@@ -3,7 +3,8 @@
 # bench_init checks for the binary and the tools (redis-server, redis-cli,
 # redis-benchmark and any given), makes the scratch directory $work, removed on exit
 # with the servers ($strata_pid, $redis_pid) and a running benchmark ($bench_pid)
-# stopped, and picks free ports for both servers.
+# stopped, picks free ports for both servers, and sets their default command lines
+# ($strata_cmd, $redis_cmd: no persistence for Redis), which callers may extend.
 bench_init() {
 	[ -x "$STRATA_BIN" ] || die "$STRATA_BIN not found: run 'make build' first"
 	local tool
@@ -19,6 +20,27 @@ bench_init() {
 	trap 'exit 143' TERM
 	strata_port=$(free_port)
 	redis_port=$(free_port "$strata_port")
+	strata_cmd=("$STRATA_BIN" server --addr "127.0.0.1:$strata_port" --data-dir "$work/strata")
+	redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/redis")
+}
+
+# start_servers starts Strata and Redis on empty data directories.
+start_servers() {
+	rm -rf "$work/strata" "$work/redis"
+	mkdir -p "$work/redis"
+	"${strata_cmd[@]}" >"$work/strata.log" 2>&1 &
+	strata_pid=$!
+	"${redis_cmd[@]}" >"$work/redis.log" 2>&1 &
+	redis_pid=$!
+	wait_ready strata "$strata_port" "$strata_pid" "$work/strata.log"
+	wait_ready redis-server "$redis_port" "$redis_pid" "$work/redis.log"
+}
+
+stop_servers() {
+	kill "$strata_pid" "$redis_pid" 2>/dev/null || true
+	wait "$strata_pid" "$redis_pid" 2>/dev/null || true
+	strata_pid=""
+	redis_pid=""
 }
 
 bench_cleanup() {

@@ -27,15 +27,7 @@ die() { echo "bench-ranks: $*" >&2; exit 1; }
 . scripts/bench-lib.sh
 bench_init awk
 
-strata_cmd=("$STRATA_BIN" server --addr "127.0.0.1:$strata_port" --data-dir "$work/strata")
-redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/redis")
-mkdir -p "$work/redis"
-"${strata_cmd[@]}" >"$work/strata.log" 2>&1 &
-strata_pid=$!
-"${redis_cmd[@]}" >"$work/redis.log" 2>&1 &
-redis_pid=$!
-wait_ready strata "$strata_port" "$strata_pid" "$work/strata.log"
-wait_ready redis-server "$redis_port" "$redis_pid" "$work/redis.log"
+start_servers
 
 # The set as RESP, 1000 members a ZADD; redis-benchmark's __rand_int__ is 12 digits.
 awk -v n="$MEMBERS" 'BEGIN {

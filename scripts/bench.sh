@@ -38,8 +38,6 @@ die() { echo "bench: $*" >&2; exit 1; }
 bench_init
 
 SYNC=${BENCH_SYNC:-}
-strata_cmd=("$STRATA_BIN" server --addr "127.0.0.1:$strata_port" --data-dir "$work/strata")
-redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/redis")
 case $SYNC in
 "") ;;
 always | everysec)
@@ -49,25 +47,6 @@ always | everysec)
 	;;
 *) die "BENCH_SYNC must be empty, everysec or always" ;;
 esac
-
-# start_servers starts Strata and Redis on empty data directories.
-start_servers() {
-	rm -rf "$work/strata" "$work/redis"
-	mkdir -p "$work/redis"
-	"${strata_cmd[@]}" >"$work/strata.log" 2>&1 &
-	strata_pid=$!
-	"${redis_cmd[@]}" >"$work/redis.log" 2>&1 &
-	redis_pid=$!
-	wait_ready strata "$strata_port" "$strata_pid" "$work/strata.log"
-	wait_ready redis-server "$redis_port" "$redis_pid" "$work/redis.log"
-}
-
-stop_servers() {
-	kill "$strata_pid" "$redis_pid" 2>/dev/null || true
-	wait "$strata_pid" "$redis_pid" 2>/dev/null || true
-	strata_pid=""
-	redis_pid=""
-}
 
 start_servers
 
