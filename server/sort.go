@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 
 	"github.com/strata-kv/strata/store"
 )
@@ -293,15 +292,30 @@ func sortScore(b []byte) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	if f != 0 && math.Abs(f) < 0x1p-1022 {
+	if f != 0 && math.Abs(f) < 0x1p-1022 || f == 0 && nonZeroMantissa(s) {
 		return 0, false // strtod reports an underflow
 	}
-	if f == 0 && bytes.ContainsAny(s, "123456789") {
-		if _, err := strconv.ParseFloat(string(s), 64); err == nil {
-			return 0, false // a non-zero number that underflowed to zero
+	return f, true
+}
+
+// nonZeroMantissa reports whether a number's digits before its exponent are not all
+// zeros: one that still reads as 0 underflowed.
+func nonZeroMantissa(s []byte) bool {
+	s = bytes.TrimLeft(s, "+-")
+	hex := len(s) > 1 && s[0] == '0' && s[1]|0x20 == 'x'
+	if hex {
+		s = s[2:]
+	}
+	for _, ch := range s {
+		switch {
+		case ch == '0' || ch == '.':
+		case hex && ch|0x20 == 'p', !hex && ch|0x20 == 'e':
+			return false
+		default:
+			return true
 		}
 	}
-	return f, true
+	return false
 }
 
 // sortLookup resolves a BY or GET pattern for element e: "#" is e itself; the first

@@ -46,6 +46,16 @@ func TestSort(t *testing.T) {
 		kEq(t, c, []any{"y", "x"}, "sort", "z", "by", "nosort", "desc", "limit", "1", "2")
 		kEq(t, c, []any{"w", "x", "y"}, "sort", "z", "alpha")
 
+		// strtod's zeros, underflows and the smallest normal number, as redis-server
+		// reads them. (Not in the differential scenarios: Redis never clears errno, so
+		// an earlier overflow there can make it refuse these too.)
+		must(t, c, "rpush", "zeros", "0e1", "0.0e-5", "0x0p5", "-0e9", "00", "2.2250738585072014e-308")
+		kEq(t, c, []any{"-0e9", "0.0e-5", "00", "0e1", "0x0p5", "2.2250738585072014e-308"}, "sort", "zeros")
+		for _, v := range []string{"1e-400", "1e-310", "5e-324", "0x1p-1080"} {
+			must(t, c, "rpush", "under:"+v, v)
+			mustErr(t, c, "ERR One or more scores can't be converted into double", "sort", "under:"+v)
+		}
+
 		must(t, c, "rpush", "bad", "1", "x")
 		mustErr(t, c, "ERR One or more scores can't be converted into double", "sort", "bad")
 		mustErr(t, c, "ERR value is not an integer or out of range", "sort", "l", "limit", "x", "1")
