@@ -428,11 +428,11 @@ func (s *Server) recordCall(cmd *Command, args [][]byte, d time.Duration, c *Cli
 	cmd.calls.Add(1)
 	cmd.usec.Add(d.Microseconds())
 	s.slowlog.maybeAdd(s, d, args, c)
-	if s.latency.reaches(s, d) {
+	if s.latency.reaches(d) {
 		event := "command"
 		if effective(cmd, args).Flags&FlagFast != 0 {
 			event = "fast-command"
 		}
-		s.latency.maybeAdd(s, event, d)
+		s.latency.add(event, d.Milliseconds(), time.Now().Unix())
 	}
 }

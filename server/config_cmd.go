@@ -307,7 +307,7 @@ func cmdConfigSet(c *Ctx) {
 	s.cfg = next
 	s.cfgMu.Unlock()
 	s.slowlog.reload(s)
-	s.latency.reload(s)
+	s.latency.setThreshold(next.Server.LatencyMonitorThreshold.D())
 	if levelChanged {
 		// The logger was built with the start-up level; the global level can only
 		// raise that floor (cmd/strata decides how loggers are built).

@@ -30,33 +30,24 @@ type latencySeries struct {
 }
 
 type latencyMonitor struct {
-	once      sync.Once
 	threshold atomic.Int64 // milliseconds; 0 disables
 
 	mu     sync.Mutex
 	events map[string]*latencySeries
 }
 
-// reload reads the threshold from the current configuration.
-func (m *latencyMonitor) reload(s *Server) {
-	m.once.Do(func() {})
-	m.apply(s)
-}
-
-func (m *latencyMonitor) apply(s *Server) {
-	m.threshold.Store(s.Config().Server.LatencyMonitorThreshold.D().Milliseconds())
-}
+// setThreshold applies server.latency_monitor_threshold (at start and on CONFIG SET).
+func (m *latencyMonitor) setThreshold(d time.Duration) { m.threshold.Store(d.Milliseconds()) }
 
 // reaches reports whether an event of duration d is to be sampled.
-func (m *latencyMonitor) reaches(s *Server, d time.Duration) bool {
-	m.once.Do(func() { m.apply(s) })
+func (m *latencyMonitor) reaches(d time.Duration) bool {
 	th := m.threshold.Load()
 	return th != 0 && d.Milliseconds() >= th
 }
 
 // maybeAdd samples event if it took at least the threshold.
-func (m *latencyMonitor) maybeAdd(s *Server, event string, d time.Duration) {
-	if m.reaches(s, d) {
+func (m *latencyMonitor) maybeAdd(event string, d time.Duration) {
+	if m.reaches(d) {
 		m.add(event, d.Milliseconds(), time.Now().Unix())
 	}
 }
@@ -118,7 +109,7 @@ func latencyCommand() *Command {
 }
 
 func cmdLatencyLatest(c *Ctx) {
-	m := &c.srv.latency
+	m := c.srv.latency
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c.W.Array(len(m.events))
@@ -134,7 +125,7 @@ func cmdLatencyLatest(c *Ctx) {
 }
 
 func cmdLatencyHistory(c *Ctx) {
-	m := &c.srv.latency
+	m := c.srv.latency
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ts := m.events[string(c.Args[2])]
@@ -152,7 +143,7 @@ func cmdLatencyHistory(c *Ctx) {
 }
 
 func cmdLatencyReset(c *Ctx) {
-	m := &c.srv.latency
+	m := c.srv.latency
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
@@ -170,8 +161,7 @@ func cmdLatencyReset(c *Ctx) {
 }
 
 func cmdLatencyDoctor(c *Ctx) {
-	m := &c.srv.latency
-	m.once.Do(func() { m.apply(c.srv) })
+	m := c.srv.latency
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var b strings.Builder

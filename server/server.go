@@ -57,7 +57,7 @@ type Server struct {
 	pause    pauser
 	pubsub   hub
 	monitors monitorRegistry
-	latency  latencyMonitor
+	latency  *latencyMonitor
 	slowlog  slowlog
 	master   *repl.Master
 	repl     replState
@@ -95,14 +95,9 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	for _, f := range opts {
 		f(&o)
 	}
-	// The binlog is open before the server exists: fsync times reach its latency
-	// monitor once it does.
-	var self atomic.Pointer[Server]
-	onFsync := func(d time.Duration) {
-		if s := self.Load(); s != nil {
-			s.latency.maybeAdd(s, "binlog-fsync", d)
-		}
-	}
+	latency := &latencyMonitor{}
+	latency.setThreshold(cfg.Server.LatencyMonitorThreshold.D())
+	onFsync := func(d time.Duration) { latency.maybeAdd("binlog-fsync", d) }
 	bl, err := openBinlog(cfg, log, o.binlogFile, onFsync)
 	if err != nil {
 		return nil, err
@@ -132,6 +127,7 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 		startTime: time.Now(),
 		clients:   map[int64]*Client{},
 		done:      make(chan struct{}),
+		latency:   latency,
 	}
 	s.stats.lastSave.Store(time.Now().Unix())
 	s.snap.lastOK = true
@@ -146,7 +142,6 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	s.blockers.init()
 	s.pubsub.init()
 	s.slowlog.init()
-	self.Store(s)
 	st.OnCommit(s.onCommit)
 	s.pause.onChange = s.pausedExpiry
 	return s, nil
