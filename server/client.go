@@ -206,15 +206,11 @@ func (c *Client) execute(args [][]byte, start time.Time) {
 		return
 	}
 	start = c.runStart(start)
-	blocking := cmd.Flags&FlagBlocking != 0
-	if blocking {
+	if cmd.Flags&FlagBlocking != 0 {
 		c.srv.feedMonitors(c, cmd, args, false) // shown when it starts, as Redis does
 	}
 	c.run(cmd, args, nil)
 	c.srv.recordCall(cmd, args, time.Since(start), c)
-	if !blocking {
-		c.srv.feedMonitors(c, cmd, args, false)
-	}
 }
 
 // afterCommand applies CLIENT REPLY to the current command's reply, and moves a SKIP
@@ -421,6 +417,8 @@ func truncArg(a []byte) string {
 	return string(a)
 }
 
+// recordCall accounts for a command from the wire once it ran: statistics, SLOWLOG,
+// LATENCY, and the monitors (which saw a blocking command when it started).
 func (s *Server) recordCall(cmd *Command, args [][]byte, d time.Duration, c *Client) {
 	// A blocked command's wait is not time it ran, as in Redis.
 	d, c.waited = max(d-c.waited, 0), 0
@@ -434,5 +432,8 @@ func (s *Server) recordCall(cmd *Command, args [][]byte, d time.Duration, c *Cli
 			event = "fast-command"
 		}
 		s.latency.add(event, d.Milliseconds(), time.Now().Unix())
+	}
+	if cmd.Flags&FlagBlocking == 0 {
+		s.feedMonitors(c, cmd, args, false)
 	}
 }

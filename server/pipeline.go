@@ -33,12 +33,11 @@ func (c *Client) executePipeline(cmds []redcon.Command, start time.Time) {
 			continue
 		}
 		start = c.runStart(start)
-		blocking := cmd.Flags&FlagBlocking != 0
 		if c.batchable(cmd) {
 			c.runBatched(cmd, rc.Args)
 		} else {
 			c.endBatch()
-			if blocking {
+			if cmd.Flags&FlagBlocking != 0 {
 				c.srv.feedMonitors(c, cmd, rc.Args, false) // shown when it starts, as Redis does
 			}
 			c.run(cmd, rc.Args, nil)
@@ -46,9 +45,6 @@ func (c *Client) executePipeline(cmds []redcon.Command, start time.Time) {
 		c.afterCommand()
 		end := time.Now()
 		c.srv.recordCall(cmd, rc.Args, end.Sub(start), c)
-		if !blocking {
-			c.srv.feedMonitors(c, cmd, rc.Args, false)
-		}
 		start = end
 	}
 	c.endBatch()
