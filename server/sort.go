@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"slices"
 	"sort"
@@ -337,20 +338,18 @@ func sortLookup(c *Ctx, pattern, e []byte) ([]byte, bool, error) {
 	}
 	name := make([]byte, 0, len(pattern)+len(e))
 	name = append(append(append(name, pattern[:star]...), e...), rest...)
-	k, err := c.Tx.Load(c.DB, name)
-	if err != nil {
-		return nil, false, err
-	}
+	var v []byte
+	var found bool
+	var err error
 	if field == nil {
-		if k.Meta.Type != store.TypeString {
-			return nil, false, nil
-		}
-		return k.Meta.Value, true, nil
+		v, found, err = c.Tx.GetString(c.DB, name)
+	} else {
+		v, found, err = c.Tx.HGet(c.DB, name, field)
 	}
-	if k.Meta.Type != store.TypeHash {
+	if errors.Is(err, store.ErrWrongType) {
 		return nil, false, nil
 	}
-	return c.Tx.HGet(c.DB, name, field)
+	return v, found, err
 }
 
 // sortStore replaces dst with a list of the results (a missing GET value stores as an
