@@ -88,6 +88,7 @@ type RocksDB struct {
 	MaxOpenFiles    int    `toml:"max_open_files"`
 	KeyCacheSize    Size   `toml:"key_cache_size"`  // 0: no key cache
 	RankCacheSize   Size   `toml:"rank_cache_size"` // 0: no rank cache
+	KeyFilterSize   Size   `toml:"key_filter_size"` // 0: no key filter
 }
 
 // Default returns the built-in configuration.
@@ -111,6 +112,7 @@ func Default() Config {
 			MaxOpenFiles:    1000,
 			KeyCacheSize:    64 << 20,
 			RankCacheSize:   16 << 20,
+			KeyFilterSize:   16 << 20,
 		},
 		Binlog: Binlog{
 			Sync:          "everysec",
@@ -209,6 +211,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RocksDB.RankCacheSize < 0 {
 		return bad("rocksdb.rank_cache_size", "must be 0 (off) or more, got %d", c.RocksDB.RankCacheSize)
+	}
+	if c.RocksDB.KeyFilterSize < 0 {
+		return bad("rocksdb.key_filter_size", "must be 0 (off) or more, got %d", c.RocksDB.KeyFilterSize)
 	}
 	if c.RocksDB.BloomBitsPerKey < 0 || c.RocksDB.BloomBitsPerKey > 32 {
 		return bad("rocksdb.bloom_bits_per_key", "must be between 0 and 32, got %d", c.RocksDB.BloomBitsPerKey)

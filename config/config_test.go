@@ -184,6 +184,7 @@ func TestValidateNamesKey(t *testing.T) {
 		{"rocksdb.max_open_files", func(c *Config) { c.RocksDB.MaxOpenFiles = -2 }},
 		{"rocksdb.key_cache_size", func(c *Config) { c.RocksDB.KeyCacheSize = 1 << 20 }},
 		{"rocksdb.rank_cache_size", func(c *Config) { c.RocksDB.RankCacheSize = -1 }},
+		{"rocksdb.key_filter_size", func(c *Config) { c.RocksDB.KeyFilterSize = -1 }},
 		{"server.latency_monitor_threshold", func(c *Config) { c.Server.LatencyMonitorThreshold = -1 }},
 		{"replication.repl_compression", func(c *Config) { c.Replication.ReplCompression = "" }},
 		{"server.tls_key_file", func(c *Config) { c.Server.TLSCertFile = "cert.pem" }},

@@ -179,6 +179,47 @@ func TestAdminInfoRankCache(t *testing.T) {
 	}
 }
 
+// INFO rocksdb shows the key filter: built at start, then answering reads of keys
+// that were never written; turned off, it answers none and reads still work.
+func TestAdminInfoKeyFilter(t *testing.T) {
+	for _, size := range []config.Size{config.Default().RocksDB.KeyFilterSize, 0} {
+		t.Run(size.String(), func(t *testing.T) {
+			ts := startServer(t, func(c *config.Config) { c.RocksDB.KeyFilterSize = size })
+			c := redis.NewClient(&redis.Options{Addr: ts.Addr})
+			defer c.Close()
+			ctx := ctxT(t)
+			if got := c.ConfigGet(ctx, "rocksdb-key-filter-size").Val(); got["rocksdb-key-filter-size"] != size.String() {
+				t.Fatalf("CONFIG GET rocksdb-key-filter-size = %v", got)
+			}
+			rk := map[string]string{}
+			for deadline := time.Now().Add(10 * time.Second); rk["key_filter_ready"] != "1" && size != 0; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("key filter not ready in 10s: %v", rk)
+				}
+				rk = admParseInfo(t, c.Info(ctx, "rocksdb").Val())["rocksdb"]
+			}
+			must(t, c, "set", "present", "v")
+			for i := 0; i < 100; i++ {
+				if err := c.Get(ctx, fmt.Sprintf("missing%d", i)).Err(); err != redis.Nil {
+					t.Fatalf("GET missing%d: %v", i, err)
+				}
+			}
+			if v := c.Get(ctx, "present").Val(); v != "v" {
+				t.Fatalf("GET present = %q", v)
+			}
+			rk = admParseInfo(t, c.Info(ctx, "rocksdb").Val())["rocksdb"]
+			skips, _ := strconv.Atoi(rk["key_filter_skips"])
+			if size == 0 && (rk["key_filter_ready"] != "0" || skips != 0 || rk["key_filter_bytes"] != "0") {
+				t.Fatalf("key filter turned off: %v", rk)
+			}
+			// SET's read of its new key and 100 GETs; a false positive or two may go on to RocksDB.
+			if size != 0 && (skips < 95 || rk["key_filter_bytes"] != strconv.Itoa(int(size)) || rk["key_filter_builds"] != "1") {
+				t.Fatalf("key filter after 101 reads of missing keys: %v", rk)
+			}
+		})
+	}
+}
+
 func TestAdminInfoVerbatim(t *testing.T) {
 	ts := startServer(t)
 	conn := admDial(t, ts.Addr)

@@ -153,6 +153,7 @@ var configParams = []*configParam{
 	{name: "rocksdb-bloom-bits-per-key", get: func(_ *Server, c *config.Config) string { return strconv.Itoa(c.RocksDB.BloomBitsPerKey) }},
 	{name: "rocksdb-key-cache-size", get: func(_ *Server, c *config.Config) string { return c.RocksDB.KeyCacheSize.String() }},
 	{name: "rocksdb-rank-cache-size", get: func(_ *Server, c *config.Config) string { return c.RocksDB.RankCacheSize.String() }},
+	{name: "rocksdb-key-filter-size", get: func(_ *Server, c *config.Config) string { return c.RocksDB.KeyFilterSize.String() }},
 	{name: "rocksdb-max-open-files", get: func(_ *Server, c *config.Config) string { return strconv.Itoa(c.RocksDB.MaxOpenFiles) }},
 }
 

@@ -70,14 +70,7 @@ func cmdHSetNX(c *Ctx) {
 		hashFail(c, err)
 		return
 	}
-	c.W.Int(hashBool(ok))
-}
-
-func hashBool(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
+	c.W.Int(int01(ok))
 }
 
 func cmdHGet(c *Ctx) {
@@ -139,7 +132,7 @@ func cmdHExists(c *Ctx) {
 		hashFail(c, err)
 		return
 	}
-	c.W.Int(hashBool(ok))
+	c.W.Int(int01(ok))
 }
 
 func cmdHKeys(c *Ctx) {

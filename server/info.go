@@ -409,4 +409,10 @@ func infoRocksDB(s *Server, b *infoBuf) {
 	levels, bytes := s.store.RankCacheStats()
 	b.int("rank_cache_levels", int64(levels))
 	b.int("rank_cache_bytes", int64(bytes))
+	kf := s.store.KeyFilterStats()
+	b.int("key_filter_bytes", kf.Bytes)
+	b.int("key_filter_ready", int01(kf.Ready))
+	b.str("key_filter_fill", strconv.FormatFloat(kf.Fill, 'f', 4, 64))
+	b.int("key_filter_skips", int64(kf.Skips))
+	b.int("key_filter_builds", int64(kf.Builds))
 }

@@ -386,8 +386,8 @@ func flushGeneric(c *Ctx, all bool) {
 	c.W.OK()
 }
 
-// int01 turns a yes/no answer into the integer reply Redis gives for it (RENAMENX, COPY
-// and MOVE answer :1/:0 in RESP3 too, not booleans).
+// int01 turns a yes/no answer into the integer reply Redis gives for it (RENAMENX, COPY,
+// MOVE, HSETNX and SISMEMBER answer :1/:0 in RESP3 too, not booleans).
 func int01(b bool) int64 {
 	if b {
 		return 1

@@ -112,6 +112,7 @@ func New(cfg config.Config, cfgFile string, log zerolog.Logger, opts ...Option) 
 	so.MaxOpenFiles = cfg.RocksDB.MaxOpenFiles
 	so.KeyCacheSize = int64(cfg.RocksDB.KeyCacheSize)
 	so.RankCacheSize = int64(cfg.RocksDB.RankCacheSize)
+	so.KeyFilterSize = int64(cfg.RocksDB.KeyFilterSize)
 	st, err := store.Open(so)
 	if err != nil {
 		bl.Close()

@@ -66,7 +66,7 @@ func cmdSIsMember(c *Ctx) {
 		c.Fail(err)
 		return
 	}
-	c.W.Int(setIntBool(ok))
+	c.W.Int(int01(ok))
 }
 
 func cmdSMIsMember(c *Ctx) {
@@ -77,15 +77,8 @@ func cmdSMIsMember(c *Ctx) {
 	}
 	c.W.Array(len(in))
 	for _, ok := range in {
-		c.W.Int(setIntBool(ok))
+		c.W.Int(int01(ok))
 	}
-}
-
-func setIntBool(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // replySetMembers replies with members as a set (RESP3) or an array (RESP2).
@@ -180,7 +173,7 @@ func cmdSMove(c *Ctx) {
 		c.Fail(err)
 		return
 	}
-	c.W.Int(setIntBool(ok))
+	c.W.Int(int01(ok))
 }
 
 func cmdSInter(c *Ctx) {

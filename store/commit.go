@@ -544,6 +544,9 @@ func (s *Store) AppliedID() uint64 { return s.applied.Load() }
 const threadedWriteMin = 64
 
 func (s *Store) writeRep(rep []byte) error {
+	if s.filter != nil && s.filter.addRep(rep) {
+		s.filter.requestBuild()
+	}
 	if s.writer != nil && binary.LittleEndian.Uint32(rep[8:]) >= threadedWriteMin {
 		return s.writer.write(s.db, rep)
 	}

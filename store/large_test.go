@@ -107,8 +107,9 @@ func TestDatasetLargerThanBlockCache(t *testing.T) {
 		t.Fatalf("dbsize %d", s.DBSize(0))
 	}
 	grown := rssBytes(t) - base
-	// Budget: block cache + memtables + key cache + slack for the Go heap and RocksDB's own state.
-	budget := int64(cache + 2*(8<<20) + MinKeyCacheSize + 64<<20)
+	// Budget: block cache + memtables + key cache + key filter + slack for the Go heap
+	// and RocksDB's own state.
+	budget := int64(cache+2*(8<<20)+MinKeyCacheSize+64<<20) + o.KeyFilterSize
 	t.Logf("data %d MB, RSS grew %d MB (budget %d MB)", n*valSize>>20, grown>>20, budget>>20)
 	if grown > budget {
 		t.Fatalf("RSS grew %d MB for %d MB of data: memory is not bounded by the configuration", grown>>20, n*valSize>>20)

@@ -34,6 +34,10 @@ type Options struct {
 	// RankCacheSize bounds the memory for the rank index counts of large sorted sets
 	// (0: none, every count is read from RocksDB).
 	RankCacheSize int64
+	// KeyFilterSize is the memory of the bloom filter over every stored key, which
+	// answers reads of keys that were never written (0: none). A rebuild briefly
+	// takes twice as much.
+	KeyFilterSize int64
 	// Log, when set, receives every transaction before RocksDB does, and Open replays
 	// what it holds beyond the last applied ID. RocksDB's own WAL is then off: the
 	// binlog already makes every acknowledged write durable, and two logs on the hot
@@ -68,6 +72,7 @@ func DefaultOptions(dir string) Options {
 		MaxOpenFiles:    1000,
 		KeyCacheSize:    64 << 20,
 		RankCacheSize:   DefaultRankCacheSize,
+		KeyFilterSize:   DefaultKeyFilterSize,
 	}
 }
 
@@ -94,9 +99,10 @@ type Store struct {
 	ro    *grocksdb.ReadOptions
 	wo    *grocksdb.WriteOptions
 
-	locks keyLocks
-	keys  *keyCache // nil: no key cache
-	ranks *rankCache
+	locks  keyLocks
+	keys   *keyCache  // nil: no key cache
+	filter *keyFilter // nil: no key filter
+	ranks  *rankCache
 
 	version   atomic.Uint64 // last member version handed out
 	keyCounts [Databases]atomic.Int64
@@ -201,6 +207,7 @@ func Open(opts Options) (*Store, error) {
 	s.log = opts.Log
 	s.keys = newKeyCache(opts.KeyCacheSize)
 	s.ranks = newRankCache(int(opts.RankCacheSize))
+	s.filter = newKeyFilter(opts.KeyFilterSize)
 	if err := s.loadSystem(); err != nil {
 		s.db.Close()
 		s.destroyOptions()
@@ -215,8 +222,7 @@ func Open(opts Options) (*Store, error) {
 		// Without the thread, group writes run in place: correct, only slower.
 		s.writer, _ = newWriter(opts.Log != nil)
 	}
-	s.bg.Add(1)
-	go s.expireLoop()
+	s.startBackground()
 	return s, nil
 }
 
@@ -252,6 +258,17 @@ func (s *Store) destroyOptions() {
 	s.dbo.Destroy()
 	s.bbto.Destroy()
 	s.cache.Destroy()
+}
+
+// startBackground starts the expiry cycle and the key filter's builder, which run
+// until s.stop closes. Nothing may write meanwhile: the store is opening.
+func (s *Store) startBackground() {
+	s.bg.Add(1)
+	go s.expireLoop()
+	if s.filter != nil {
+		s.bg.Add(1)
+		go s.keyFilterLoop(s.stop, s.beginKeyFilterBuild(false))
+	}
 }
 
 // loadSystem checks the format version and loads the key counters.
@@ -431,6 +448,9 @@ func (s *Store) ReplaceData(newDir string) error {
 	if s.keys != nil {
 		s.keys.reset()
 	}
+	if s.filter != nil {
+		s.filter.cur.Store(nil) // built anew once the new data is open
+	}
 	s.ranks.clear()
 	db, err := grocksdb.OpenDb(s.dbo, s.opts.Dir)
 	if err != nil {
@@ -455,7 +475,6 @@ func (s *Store) ReplaceData(newDir string) error {
 		return s.fail(err)
 	}
 	s.stop = make(chan struct{})
-	s.bg.Add(1)
-	go s.expireLoop()
+	s.startBackground()
 	return nil
 }

@@ -40,6 +40,7 @@ type Tx struct {
 	pending    map[string]pendingVal
 	pendingOps int // ops mirrored into pending
 	snap       *grocksdb.Snapshot
+	kf         *bloom // the key filter of the snapshot's time
 	ro         *grocksdb.ReadOptions
 
 	steps   int              // iterator seeks and steps taken
@@ -94,7 +95,7 @@ func (tx *Tx) Snapshot() {
 		return
 	}
 	tx.s.barrier() // the snapshot must include what other transactions already show
-	tx.snap = tx.s.db.NewSnapshot()
+	tx.kf, tx.snap = tx.s.filter.snapshot(tx.s.db)
 	tx.ro = grocksdb.NewDefaultReadOptions()
 	tx.ro.SetSnapshot(tx.snap)
 }
@@ -221,20 +222,33 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 		}
 	}
 	c := tx.s.keys
-	if tx.snap != nil || c == nil || !cacheable(k) {
-		sl, err := tx.s.db.Get(tx.readOpts(), k)
-		return sliceBytes(sl, err)
+	if tx.snap == nil && c != nil && cacheable(k) {
+		if v, ok := c.get(k); ok {
+			return v, nil
+		}
+		t := c.token(k)
+		if tx.s.filter.absent(tx.s.filter.current(), k) {
+			c.fill(t, k, nil)
+			return nil, nil
+		}
+		sl, err := tx.s.db.Get(tx.s.ro, k)
+		v, err := sliceBytes(sl, err)
+		if err == nil {
+			c.fill(t, k, v)
+		}
+		return v, err
 	}
-	if v, ok := c.get(k); ok {
-		return v, nil
+	// A snapshot keeps the filter of its time: a rebuild since may have left out keys
+	// deleted since, which the snapshot still sees.
+	kf := tx.kf
+	if tx.snap == nil {
+		kf = tx.s.filter.current()
 	}
-	t := c.token(k)
-	sl, err := tx.s.db.Get(tx.s.ro, k)
-	v, err := sliceBytes(sl, err)
-	if err == nil {
-		c.fill(t, k, v)
+	if tx.s.filter.absent(kf, k) {
+		return nil, nil
 	}
-	return v, err
+	sl, err := tx.s.db.Get(tx.readOpts(), k)
+	return sliceBytes(sl, err)
 }
 
 func sliceBytes(sl *grocksdb.Slice, err error) ([]byte, error) {

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// waitFilterBuilds waits until the store's key filter has been built n times.
+func waitFilterBuilds(t *testing.T, s *Store, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.KeyFilterStats().Builds < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("key filter built %d times in 10s, want %d", s.KeyFilterStats().Builds, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func openFilter(t *testing.T, dir string, size int64) *Store {
+	t.Helper()
+	o := DefaultOptions(dir)
+	o.BlockCacheSize, o.WriteBufferSize, o.KeyFilterSize = 1<<20, 1<<20, size
+	s, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Reads of keys and members never written are answered by the filter; everything
+// written, deleted and written again reads back as RocksDB holds it.
+func TestKeyFilterAnswersMissingKeys(t *testing.T) {
+	s := openFilter(t, t.TempDir(), 1<<20)
+	defer s.Close()
+	waitFilterBuilds(t, s, 1)
+
+	skips := s.KeyFilterStats().Skips
+	for i := 0; i < 100; i++ {
+		if _, ok := getString(t, s, 0, fmt.Sprintf("missing%d", i)); ok {
+			t.Fatalf("missing%d exists", i)
+		}
+	}
+	// One false positive in a hundred is possible; ninety would be a filter that
+	// answers nothing.
+	if got := s.KeyFilterStats().Skips - skips; got < 90 {
+		t.Fatalf("the filter answered %d of 100 reads of missing keys", got)
+	}
+
+	setString(t, s, 0, "a", "1")
+	runTx(t, s, func(tx *Tx) error {
+		_, err := tx.HSet(0, []byte("h"), []FieldValue{{Field: []byte("f"), Value: []byte("v")}})
+		return err
+	})
+	runTx(t, s, func(tx *Tx) error {
+		_, err := tx.SAdd(0, []byte("s"), bytesOf("m"))
+		return err
+	})
+	if v, ok := getString(t, s, 0, "a"); !ok || v != "1" {
+		t.Fatalf("a = %q %v", v, ok)
+	}
+	tx := s.Begin()
+	if v, ok, err := tx.HGet(0, []byte("h"), []byte("f")); err != nil || !ok || string(v) != "v" {
+		t.Fatalf("HGET h f = %q %v %v", v, ok, err)
+	}
+	if _, ok, err := tx.HGet(0, []byte("h"), []byte("nosuch")); err != nil || ok {
+		t.Fatalf("HGET h nosuch = %v %v", ok, err)
+	}
+	if ok, err := tx.SIsMember(0, []byte("s"), []byte("m")); err != nil || !ok {
+		t.Fatalf("SISMEMBER s m = %v %v", ok, err)
+	}
+	tx.Close()
+
+	runTx(t, s, func(tx *Tx) error {
+		k, err := tx.Load(0, []byte("a"))
+		if err != nil {
+			return err
+		}
+		tx.Delete(k)
+		return nil
+	})
+	if _, ok := getString(t, s, 0, "a"); ok {
+		t.Fatal("a deleted key reads back")
+	}
+	setString(t, s, 0, "a", "2")
+	if v, _ := getString(t, s, 0, "a"); v != "2" {
+		t.Fatalf("a written again = %q", v)
+	}
+}
+
+// A filter too small for the keys is rebuilt again and again while writers write and
+// read back their keys at once: no acknowledged key may read as missing, during a
+// swap of filters or after it.
+func TestKeyFilterRebuildsUnderWrites(t *testing.T) {
+	s := openFilter(t, t.TempDir(), 4<<10) // 32k bits: half full after about 4,000 keys
+	defer s.Close()
+	waitFilterBuilds(t, s, 1)
+
+	const writers, keys = 4, 4000
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < keys; i++ {
+				k := []byte(fmt.Sprintf("w%d:%d", w, i))
+				tx := s.Begin()
+				_, err := tx.Set(0, k, k, SetOptions{})
+				if err == nil {
+					err = s.Commit(tx)
+				}
+				tx.Close()
+				if err != nil {
+					errs <- err
+					return
+				}
+				tx = s.Begin()
+				v, ok, err := tx.GetString(0, k)
+				tx.Close()
+				if err != nil || !ok || string(v) != string(k) {
+					errs <- fmt.Errorf("%s read back right after its write: %q %v %v", k, v, ok, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if b := s.KeyFilterStats().Builds; b < 3 {
+		t.Fatalf("the filter was built %d times; the test needs rebuilds", b)
+	}
+	for w := 0; w < writers; w++ {
+		for i := 0; i < keys; i++ {
+			k := fmt.Sprintf("w%d:%d", w, i)
+			if v, ok := getString(t, s, 0, k); !ok || v != k {
+				t.Fatalf("%s = %q %v", k, v, ok)
+			}
+		}
+	}
+}
+
+// A snapshot keeps the filter of its time: a key deleted after it, and so missing
+// from a filter rebuilt since, still reads through the snapshot.
+func TestKeyFilterSnapshotAcrossRebuild(t *testing.T) {
+	s := openFilter(t, t.TempDir(), 1<<20)
+	defer s.Close()
+	waitFilterBuilds(t, s, 1)
+	setString(t, s, 0, "a", "1")
+
+	snap := s.Begin()
+	defer snap.Close()
+	snap.Snapshot()
+	runTx(t, s, func(tx *Tx) error {
+		k, err := tx.Load(0, []byte("a"))
+		if err != nil {
+			return err
+		}
+		tx.Delete(k)
+		return nil
+	})
+	s.filter.requestBuild()
+	waitFilterBuilds(t, s, 2)
+	if v, ok, err := snap.GetString(0, []byte("a")); err != nil || !ok || string(v) != "1" {
+		t.Fatalf("a through the snapshot = %q %v %v", v, ok, err)
+	}
+	if _, ok := getString(t, s, 0, "a"); ok {
+		t.Fatal("a deleted key reads back")
+	}
+}
+
+// Keys stored before a restart, or in a copy swapped in by a full sync, are in the
+// filter built from the data, and reads of keys only the old data had find nothing.
+func TestKeyFilterBuiltFromData(t *testing.T) {
+	dir := t.TempDir()
+	s := openFilter(t, dir, 1<<20)
+	for i := 0; i < 1000; i++ {
+		setString(t, s, 0, fmt.Sprintf("k%d", i), "v")
+	}
+	s.Close()
+
+	s = openFilter(t, dir, 1<<20)
+	defer s.Close()
+	waitFilterBuilds(t, s, 1)
+	for i := 0; i < 1000; i++ {
+		if _, ok := getString(t, s, 0, fmt.Sprintf("k%d", i)); !ok {
+			t.Fatalf("k%d is missing after a restart", i)
+		}
+	}
+
+	master := openFilter(t, t.TempDir(), 1<<20)
+	defer master.Close()
+	setString(t, master, 0, "from-master", "m")
+	cp := filepath.Join(t.TempDir(), "copy")
+	if _, _, err := master.Checkpoint(cp); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceData(cp); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := getString(t, s, 0, "from-master"); !ok || v != "m" {
+		t.Fatalf("from-master right after the swap = %q %v", v, ok)
+	}
+	waitFilterBuilds(t, s, 2)
+	if v, ok := getString(t, s, 0, "from-master"); !ok || v != "m" {
+		t.Fatalf("from-master after the swap = %q %v", v, ok)
+	}
+	if _, ok := getString(t, s, 0, "k1"); ok {
+		t.Fatal("a key of the data swapped out reads back")
+	}
+}
