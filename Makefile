@@ -30,7 +30,7 @@ if [ $${#missing[@]} -gt 0 ]; then \
 fi
 endef
 
-.PHONY: help deps deps-build go-check build run test bench bench-ranks bench-repl bench-dump fuzz lint docker clean
+.PHONY: help deps deps-build go-check build run test bench bench-floor bench-ranks bench-repl bench-dump fuzz lint docker clean
 
 help: ## List the targets
 	@echo "Strata: a Redis-compatible, disk-backed key-value server over RocksDB"
@@ -63,6 +63,11 @@ bench: deps build ## Benchmark Strata against redis-server side by side (memory,
 	scripts/bench.sh
 	BENCH_SYNC=everysec scripts/bench.sh
 	BENCH_SYNC=always scripts/bench.sh
+
+bench-floor: deps ## What a server that only does the unavoidable RocksDB work reaches here (scripts/floor)
+	$(GO) build -o bin/floor ./scripts/floor
+	FLOOR_MODE=none STRATA_BIN=bin/floor BENCH_TITLE="Floor without storage vs Redis" scripts/bench.sh
+	FLOOR_MODE=rocks STRATA_BIN=bin/floor BENCH_TITLE="Floor with RocksDB reads and writes only vs Redis" scripts/bench.sh
 
 bench-ranks: deps build ## Benchmark reads by rank on a large sorted set against redis-server (BENCH_RANKS_MEMBERS=300000)
 	@scripts/bench-ranks.sh

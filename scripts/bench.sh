@@ -15,6 +15,7 @@
 #   BENCH_ROUNDS     rounds, each on freshly started servers with Strata and Redis
 #                    taking turns; the median is reported (default 3)
 #   STRATA_BIN       the binary to test             (default bin/strata)
+#   BENCH_TITLE      the heading printed above the figures
 #   BENCH_SYNC       durability to compare: "" (Strata's defaults against Redis without
 #                    persistence), "everysec" or "always" (Strata's binlog.sync against
 #                    Redis's appendonly yes with the same appendfsync)
@@ -54,7 +55,9 @@ bench_args=(-r "$RANGE" -n "$N" -c "$CLIENTS" -q)
 
 # The header: enough to reproduce the run and to paste into BENCHMARKS.md.
 model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
-if [ -n "$SYNC" ]; then
+if [ -n "${BENCH_TITLE:-}" ]; then
+	echo "## $BENCH_TITLE"
+elif [ -n "$SYNC" ]; then
 	echo "## Durable writes: Strata binlog.sync=$SYNC vs Redis appendfsync $SYNC"
 else
 	echo "## Strata vs Redis: redis-benchmark"
