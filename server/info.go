@@ -415,4 +415,5 @@ func infoRocksDB(s *Server, b *infoBuf) {
 	b.str("key_filter_fill", strconv.FormatFloat(kf.Fill, 'f', 4, 64))
 	b.int("key_filter_skips", int64(kf.Skips))
 	b.int("key_filter_builds", int64(kf.Builds))
+	b.int("key_filter_builds_skipped", int64(kf.Skipped))
 }

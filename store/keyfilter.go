@@ -26,10 +26,12 @@ type keyFilter struct {
 	cur  atomic.Pointer[bloom] // the filter reads consult; nil until built
 	next atomic.Pointer[bloom] // a filter being built: writes go to both
 
-	rebuild chan struct{} // asks keyFilterLoop for a build
-	swap    sync.Mutex    // a snapshot and the filter of its time are taken together
-	skips   atomic.Uint64
-	builds  atomic.Uint64
+	rebuild  chan struct{} // asks keyFilterLoop for a build
+	swap     sync.Mutex    // a snapshot and the filter of its time are taken together
+	skips    atomic.Uint64
+	builds   atomic.Uint64
+	skipped  atomic.Uint64 // builds given up: RocksDB held more keys than the filter is sized for
+	scanStep func()        // tests: called for every key a build scans
 	// rebuildAt is the fill (set bits) of cur at which a rebuild starts.
 	rebuildAt atomic.Int64
 }
@@ -186,13 +188,19 @@ func (s *Store) fillKeyFilter(stop <-chan struct{}, bd keyFilterBuild) {
 	f := s.filter
 	defer f.next.Store(nil)
 	defer s.db.ReleaseSnapshot(bd.snap)
+	bitsN := int64(len(bd.b.words)) * 64
 	ro := grocksdb.NewDefaultReadOptions()
 	defer ro.Destroy()
 	ro.SetFillCache(false)
+	ro.SetReadaheadSize(2 << 20)
 	ro.SetSnapshot(bd.snap)
 	it := s.db.NewIterator(ro)
 	defer it.Close()
-	n := 0
+	// A filter with a fifth as many keys as bits is over half full (four probes each)
+	// and answers few reads. A build that finds more keys than that gives up: RocksDB
+	// holds more than the filter was sized for, and reading the rest would not help.
+	// What there is stays in use, and is tried again once it has filled a good deal more.
+	var n int64
 	for it.SeekToFirst(); it.Valid(); it.Next() {
 		if n++; n%4096 == 0 {
 			select {
@@ -201,9 +209,19 @@ func (s *Store) fillKeyFilter(stop <-chan struct{}, bd keyFilterBuild) {
 			default:
 			}
 		}
+		if n > bitsN/5 {
+			f.skipped.Add(1)
+			if cur := f.cur.Load(); cur != nil {
+				f.rebuildAt.Store(cur.set.Load() + bitsN/8)
+			}
+			return
+		}
 		k := it.Key()
 		bd.b.add(f.hash(k.Data()))
 		k.Free()
+		if f.scanStep != nil {
+			f.scanStep()
+		}
 	}
 	if it.Err() != nil {
 		return
@@ -211,7 +229,6 @@ func (s *Store) fillKeyFilter(stop <-chan struct{}, bd keyFilterBuild) {
 	// Rebuild when the filter is half full, or, when the keys RocksDB holds fill it
 	// beyond that already, once it gains a quarter more: a filter too small for the
 	// data still saves some reads, but rebuilding it would not help.
-	bitsN := int64(len(bd.b.words)) * 64
 	f.rebuildAt.Store(max(bitsN/2, bd.b.set.Load()+bitsN/4))
 	f.swap.Lock()
 	f.cur.Store(bd.b)
@@ -244,11 +261,12 @@ func (f *keyFilter) requestBuild() {
 
 // KeyFilterStats describes the key filter for INFO.
 type KeyFilterStats struct {
-	Bytes  int64
-	Ready  bool
-	Fill   float64 // fraction of the bits set
-	Skips  uint64  // RocksDB reads the filter answered
-	Builds uint64
+	Bytes   int64
+	Ready   bool
+	Fill    float64 // fraction of the bits set
+	Skips   uint64  // RocksDB reads the filter answered
+	Builds  uint64
+	Skipped uint64 // builds given up: more keys than the filter is sized for
 }
 
 // KeyFilterStats reports the key filter's state (zero without one).
@@ -257,7 +275,7 @@ func (s *Store) KeyFilterStats() KeyFilterStats {
 	if f == nil {
 		return KeyFilterStats{}
 	}
-	st := KeyFilterStats{Bytes: f.size, Skips: f.skips.Load(), Builds: f.builds.Load()}
+	st := KeyFilterStats{Bytes: f.size, Skips: f.skips.Load(), Builds: f.builds.Load(), Skipped: f.skipped.Load()}
 	if b := f.cur.Load(); b != nil {
 		st.Ready = true
 		st.Fill = float64(b.set.Load()) / float64(len(b.words)*64)

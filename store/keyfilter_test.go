@@ -20,10 +20,12 @@ func waitFilterBuilds(t *testing.T, s *Store, n uint64) {
 	}
 }
 
+// openFilter opens a store with a key filter of size bytes and no key cache, which
+// would answer reads of the keys it holds before the filter is asked.
 func openFilter(t *testing.T, dir string, size int64) *Store {
 	t.Helper()
 	o := DefaultOptions(dir)
-	o.BlockCacheSize, o.WriteBufferSize, o.KeyFilterSize = 1<<20, 1<<20, size
+	o.BlockCacheSize, o.WriteBufferSize, o.KeyFilterSize, o.KeyCacheSize = 1<<20, 1<<20, size, 0
 	s, err := Open(o)
 	if err != nil {
 		t.Fatal(err)
@@ -91,56 +93,97 @@ func TestKeyFilterAnswersMissingKeys(t *testing.T) {
 	}
 }
 
-// A filter too small for the keys is rebuilt again and again while writers write and
-// read back their keys at once: no acknowledged key may read as missing, during a
-// swap of filters or after it.
+// A small filter is filled again and again by a writer of short-lived keys, so it
+// is rebuilt, with slow scans, while other writers write and read back their keys:
+// no acknowledged key may read as missing, during a build, a swap or after it.
 func TestKeyFilterRebuildsUnderWrites(t *testing.T) {
-	s := openFilter(t, t.TempDir(), 4<<10) // 32k bits: half full after about 4,000 keys
+	s := openFilter(t, t.TempDir(), 4<<10) // 32k bits: half full after about 5,500 keys
 	defer s.Close()
 	waitFilterBuilds(t, s, 1)
+	s.filter.scanStep = func() { // a slow scan, for writes to land meanwhile
+		for t0 := time.Now(); time.Since(t0) < 2*time.Microsecond; {
+		}
+	}
 
-	const writers, keys = 4, 4000
-	errs := make(chan error, writers)
+	const writers, keys = 4, 500
+	name := func(w, i int) []byte { return []byte(fmt.Sprintf("w%d:%d", w, i)) }
+	write := func(k []byte, del bool) error {
+		tx := s.Begin()
+		defer tx.Close()
+		if del {
+			old, err := tx.Load(0, k)
+			if err != nil {
+				return err
+			}
+			tx.Delete(old)
+		} else if _, err := tx.Set(0, k, k, SetOptions{}); err != nil {
+			return err
+		}
+		return s.Commit(tx)
+	}
+	errs := make(chan error, writers+1)
+	stop := make(chan struct{})
+	var churn sync.WaitGroup
+	churn.Add(1)
+	go func() {
+		defer churn.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			k := []byte(fmt.Sprintf("churn:%d", i))
+			if err := write(k, false); err != nil {
+				errs <- err
+				return
+			}
+			if err := write(k, true); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	// Each writer goes on until the filter was rebuilt a few times (10s at most).
+	written := make([]int, writers)
+	deadline := time.Now().Add(10 * time.Second)
 	var wg sync.WaitGroup
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < keys; i++ {
-				k := []byte(fmt.Sprintf("w%d:%d", w, i))
-				tx := s.Begin()
-				_, err := tx.Set(0, k, k, SetOptions{})
-				if err == nil {
-					err = s.Commit(tx)
-				}
-				tx.Close()
-				if err != nil {
+			for i := 0; i < keys || (s.KeyFilterStats().Builds < 4 && time.Now().Before(deadline)); i++ {
+				written[w] = i + 1
+				k := name(w, i)
+				if err := write(k, false); err != nil {
 					errs <- err
 					return
 				}
-				tx = s.Begin()
+				tx := s.Begin()
 				v, ok, err := tx.GetString(0, k)
 				tx.Close()
 				if err != nil || !ok || string(v) != string(k) {
 					errs <- fmt.Errorf("%s read back right after its write: %q %v %v", k, v, ok, err)
 					return
 				}
+				time.Sleep(100 * time.Microsecond) // spread the writes over several builds
 			}
 		}()
 	}
 	wg.Wait()
+	close(stop)
+	churn.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if b := s.KeyFilterStats().Builds; b < 3 {
-		t.Fatalf("the filter was built %d times; the test needs rebuilds", b)
+	if st := s.KeyFilterStats(); st.Builds < 4 || st.Skipped != 0 {
+		t.Fatalf("the test needs rebuilds: %+v", st)
 	}
 	for w := 0; w < writers; w++ {
-		for i := 0; i < keys; i++ {
-			k := fmt.Sprintf("w%d:%d", w, i)
-			if v, ok := getString(t, s, 0, k); !ok || v != k {
-				t.Fatalf("%s = %q %v", k, v, ok)
+		for i := 0; i < written[w]; i++ {
+			if v, ok := getString(t, s, 0, string(name(w, i))); !ok || v != string(name(w, i)) {
+				t.Fatalf("%s = %q %v", name(w, i), v, ok)
 			}
 		}
 	}
@@ -213,5 +256,47 @@ func TestKeyFilterBuiltFromData(t *testing.T) {
 	}
 	if _, ok := getString(t, s, 0, "k1"); ok {
 		t.Fatal("a key of the data swapped out reads back")
+	}
+}
+
+// A database with more keys than the filter is sized for is not scanned to the end:
+// the filter stays off and every read goes to RocksDB.
+func TestKeyFilterTooSmallForTheData(t *testing.T) {
+	dir := t.TempDir()
+	s := openFilter(t, dir, 0)
+	for i := 0; i < 2000; i += 500 {
+		tx := s.Begin()
+		for j := i; j < i+500; j++ {
+			tx.Set(0, []byte(fmt.Sprintf("k%d", j)), []byte("v"), SetOptions{})
+		}
+		if err := s.Commit(tx); err != nil {
+			t.Fatal(err)
+		}
+		tx.Close()
+	}
+	s.Close()
+
+	s = openFilter(t, dir, 512) // 4096 bits: a build gives up after 819 keys
+	defer s.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.KeyFilterStats().Skipped == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the build was not given up: %+v", s.KeyFilterStats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if st := s.KeyFilterStats(); st.Ready || st.Builds != 0 {
+		t.Fatalf("a filter too small for 2000 keys was built: %+v", st)
+	}
+	for i := 0; i < 2000; i++ {
+		if _, ok := getString(t, s, 0, fmt.Sprintf("k%d", i)); !ok {
+			t.Fatalf("k%d is missing", i)
+		}
+	}
+	if _, ok := getString(t, s, 0, "nosuch"); ok {
+		t.Fatal("nosuch exists")
+	}
+	if n := s.KeyFilterStats().Skips; n != 0 {
+		t.Fatalf("a filter that was never built answered %d reads", n)
 	}
 }
