@@ -193,6 +193,10 @@ func (s *Store) run(req *commitReq) (uint64, error) {
 	}
 	group := s.queue
 	s.queue = nil
+	if n := groupCut(group); n < len(group) {
+		s.queue = append([]*commitReq(nil), group[n:]...)
+		group = group[:n]
+	}
 	s.cmu.Unlock()
 
 	var real []*commitReq
@@ -227,6 +231,26 @@ func (s *Store) run(req *commitReq) (uint64, error) {
 		}
 	}
 	return req.last, req.err
+}
+
+// maxGroupOps bounds the changes one group write takes, so a burst from many
+// pipelining clients is written in parts: the clients of the first part get their
+// replies and send their next commands while the next part is written, instead of
+// every client waiting for one large write and then all sending at once.
+const maxGroupOps = 256
+
+// groupCut returns how many requests from the front of the queue make one group.
+func groupCut(q []*commitReq) int {
+	ops := 0
+	for i, r := range q {
+		if r.tx != nil {
+			ops += len(r.tx.ops)
+		}
+		if ops > maxGroupOps && i > 0 {
+			return i
+		}
+	}
+	return len(q)
 }
 
 // WriteError returns why writes are refused, or nil.

@@ -71,3 +71,45 @@ func TestWriterThreadClose(t *testing.T) {
 		t.Fatal("write through a closed writer succeeded")
 	}
 }
+
+// A burst of queued transactions with more changes than one group takes is written
+// in several groups, in order, and every transaction of it commits.
+func TestCommitSplitsLargeBursts(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	const txs, keys = 10, 100 // 1,000 changes: at least four groups
+	var pend []*Pending
+	for i := 0; i < txs; i++ {
+		tx := s.Begin()
+		for k := 0; k < keys; k++ {
+			// Every transaction writes k0 too, so the last one queued must win.
+			name := fmt.Sprintf("k%d", k)
+			if k > 0 {
+				name = fmt.Sprintf("t%d:k%d", i, k)
+			}
+			if _, err := tx.Set(0, []byte(name), []byte(fmt.Sprint(i)), SetOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pend = append(pend, s.Submit(tx))
+		defer tx.Close()
+	}
+	groups := s.Stats().Groups.Load()
+	for _, p := range pend {
+		if _, err := s.Wait(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.Stats().Groups.Load() - groups; n < txs*keys/maxGroupOps {
+		t.Fatalf("%d changes were written in %d groups", txs*keys, n)
+	}
+	for i := 0; i < txs; i++ {
+		for k := 1; k < keys; k++ {
+			if v, ok := getString(t, s, 0, fmt.Sprintf("t%d:k%d", i, k)); !ok || v != fmt.Sprint(i) {
+				t.Fatalf("t%d:k%d = %q %v", i, k, v, ok)
+			}
+		}
+	}
+	if v, _ := getString(t, s, 0, "k0"); v != fmt.Sprint(txs-1) {
+		t.Fatalf("k0 = %q, want the last transaction's %d", v, txs-1)
+	}
+}
