@@ -36,14 +36,7 @@ func TestKeyCacheFollowsWrites(t *testing.T) {
 	if v, _ := getString(t, s, 0, "a"); v != "2" {
 		t.Fatalf("after overwrite: %q", v)
 	}
-	runTx(t, s, func(tx *Tx) error {
-		k, err := tx.Load(0, []byte("a"))
-		if err != nil {
-			return err
-		}
-		tx.Delete(k)
-		return nil
-	})
+	delKey(t, s, 0, "a")
 	if v, ok := cached(s, "a"); !ok || v != nil {
 		t.Fatalf("a deleted key is not cached as absent: %q %v", v, ok)
 	}

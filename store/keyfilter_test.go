@@ -76,14 +76,7 @@ func TestKeyFilterAnswersMissingKeys(t *testing.T) {
 	}
 	tx.Close()
 
-	runTx(t, s, func(tx *Tx) error {
-		k, err := tx.Load(0, []byte("a"))
-		if err != nil {
-			return err
-		}
-		tx.Delete(k)
-		return nil
-	})
+	delKey(t, s, 0, "a")
 	if _, ok := getString(t, s, 0, "a"); ok {
 		t.Fatal("a deleted key reads back")
 	}
@@ -200,14 +193,7 @@ func TestKeyFilterSnapshotAcrossRebuild(t *testing.T) {
 	snap := s.Begin()
 	defer snap.Close()
 	snap.Snapshot()
-	runTx(t, s, func(tx *Tx) error {
-		k, err := tx.Load(0, []byte("a"))
-		if err != nil {
-			return err
-		}
-		tx.Delete(k)
-		return nil
-	})
+	delKey(t, s, 0, "a")
 	s.filter.requestBuild()
 	waitFilterBuilds(t, s, 2)
 	if v, ok, err := snap.GetString(0, []byte("a")); err != nil || !ok || string(v) != "1" {

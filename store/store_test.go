@@ -45,6 +45,18 @@ func getString(t testing.TB, s *Store, db int, k string) (string, bool) {
 	return string(v), ok
 }
 
+func delKey(t testing.TB, s *Store, db int, k string) {
+	t.Helper()
+	runTx(t, s, func(tx *Tx) error {
+		key, err := tx.Load(db, []byte(k))
+		if err != nil {
+			return err
+		}
+		tx.Delete(key)
+		return nil
+	})
+}
+
 func TestRefusesNewerFormat(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
