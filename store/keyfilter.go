@@ -183,7 +183,8 @@ func (s *Store) beginKeyFilterBuild(writing bool) keyFilterBuild {
 }
 
 // fillKeyFilter adds every key of the build's snapshot and puts the filter in place.
-// It gives up when stop closes or the scan fails: reads then keep going to RocksDB.
+// It gives up when stop closes, the scan fails or it finds too many keys; the filter
+// in use, if any, stays.
 func (s *Store) fillKeyFilter(stop <-chan struct{}, bd keyFilterBuild) {
 	f := s.filter
 	defer f.next.Store(nil)
@@ -211,9 +212,7 @@ func (s *Store) fillKeyFilter(stop <-chan struct{}, bd keyFilterBuild) {
 		}
 		if n > bitsN/5 {
 			f.skipped.Add(1)
-			if cur := f.cur.Load(); cur != nil {
-				f.rebuildAt.Store(cur.set.Load() + bitsN/8)
-			}
+			f.postpone(bitsN)
 			return
 		}
 		k := it.Key()
@@ -224,6 +223,7 @@ func (s *Store) fillKeyFilter(stop <-chan struct{}, bd keyFilterBuild) {
 		}
 	}
 	if it.Err() != nil {
+		f.postpone(bitsN)
 		return
 	}
 	// Rebuild when the filter is half full, or, when the keys RocksDB holds fill it
@@ -236,6 +236,14 @@ func (s *Store) fillKeyFilter(stop <-chan struct{}, bd keyFilterBuild) {
 	f.builds.Add(1)
 }
 
+// postpone leaves the current filter in use after a build gave up, until it has
+// filled another eighth of its bits.
+func (f *keyFilter) postpone(bitsN int64) {
+	if cur := f.cur.Load(); cur != nil {
+		f.rebuildAt.Store(cur.set.Load() + bitsN/8)
+	}
+}
+
 // keyFilterLoop fills the first filter, then builds a new one whenever a write finds
 // the current one full, until stop closes.
 func (s *Store) keyFilterLoop(stop <-chan struct{}, first keyFilterBuild) {
@@ -246,6 +254,11 @@ func (s *Store) keyFilterLoop(stop <-chan struct{}, first keyFilterBuild) {
 		case <-stop:
 			return
 		case <-s.filter.rebuild:
+			// Writes ask again while a build runs; the filter it put in place may
+			// not need another.
+			if cur := s.filter.cur.Load(); cur != nil && cur.set.Load() < s.filter.rebuildAt.Load() {
+				continue
+			}
 			s.fillKeyFilter(stop, s.beginKeyFilterBuild(true))
 		}
 	}

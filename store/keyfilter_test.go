@@ -98,7 +98,7 @@ func TestKeyFilterRebuildsUnderWrites(t *testing.T) {
 		}
 	}
 
-	const writers, keys = 4, 500
+	const writers, keys, keep = 4, 500, 300
 	name := func(w, i int) []byte { return []byte(fmt.Sprintf("w%d:%d", w, i)) }
 	write := func(k []byte, del bool) error {
 		tx := s.Begin()
@@ -159,6 +159,13 @@ func TestKeyFilterRebuildsUnderWrites(t *testing.T) {
 					errs <- fmt.Errorf("%s read back right after its write: %q %v %v", k, v, ok, err)
 					return
 				}
+				// Keep the last `keep` keys only, well below what the filter holds.
+				if i >= keep {
+					if err := write(name(w, i-keep), true); err != nil {
+						errs <- err
+						return
+					}
+				}
 				time.Sleep(100 * time.Microsecond) // spread the writes over several builds
 			}
 		}()
@@ -175,8 +182,9 @@ func TestKeyFilterRebuildsUnderWrites(t *testing.T) {
 	}
 	for w := 0; w < writers; w++ {
 		for i := 0; i < written[w]; i++ {
-			if v, ok := getString(t, s, 0, string(name(w, i))); !ok || v != string(name(w, i)) {
-				t.Fatalf("%s = %q %v", name(w, i), v, ok)
+			v, ok := getString(t, s, 0, string(name(w, i)))
+			if want := i >= written[w]-keep; ok != want || (ok && v != string(name(w, i))) {
+				t.Fatalf("%s = %q %v, want it there: %v", name(w, i), v, ok, want)
 			}
 		}
 	}
@@ -194,6 +202,7 @@ func TestKeyFilterSnapshotAcrossRebuild(t *testing.T) {
 	defer snap.Close()
 	snap.Snapshot()
 	delKey(t, s, 0, "a")
+	s.filter.rebuildAt.Store(0) // as if the filter had filled up
 	s.filter.requestBuild()
 	waitFilterBuilds(t, s, 2)
 	if v, ok, err := snap.GetString(0, []byte("a")); err != nil || !ok || string(v) != "1" {
