@@ -193,7 +193,7 @@ func (s *Store) run(req *commitReq) (uint64, error) {
 	}
 	group := s.queue
 	s.queue = nil
-	if n := groupCut(group); n < len(group) {
+	if n := groupCut(group, req); n < len(group) {
 		s.queue = append([]*commitReq(nil), group[n:]...)
 		group = group[:n]
 	}
@@ -239,16 +239,19 @@ func (s *Store) run(req *commitReq) (uint64, error) {
 // every client waiting for one large write and then all sending at once.
 const maxGroupOps = 256
 
-// groupCut returns how many requests from the front of the queue make one group.
-func groupCut(q []*commitReq) int {
-	ops := 0
+// groupCut returns how many requests from the front of the queue make one group. The
+// group reaches at least to the leader's own request: a leader returns once its group
+// is written, so its request must be in it.
+func groupCut(q []*commitReq, leader *commitReq) int {
+	ops, mine := 0, false
 	for i, r := range q {
 		if r.tx != nil {
 			ops += len(r.tx.ops)
 		}
-		if ops > maxGroupOps && i > 0 {
+		if ops > maxGroupOps && i > 0 && mine {
 			return i
 		}
+		mine = mine || r == leader
 	}
 	return len(q)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The store hands large group writes to the writer thread; it must be running, and what
@@ -111,5 +112,46 @@ func TestCommitSplitsLargeBursts(t *testing.T) {
 	}
 	if v, _ := getString(t, s, 0, "k0"); v != fmt.Sprint(txs-1) {
 		t.Fatalf("k0 = %q, want the last transaction's %d", v, txs-1)
+	}
+}
+
+// A writer that leads the group write with its own transaction queued behind a cut
+// writes on until its own is written: it never returns before, and the lead passes on.
+func TestCommitLeaderBehindTheCut(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	big := s.Begin()
+	defer big.Close()
+	for k := 0; k < maxGroupOps+44; k++ {
+		if _, err := big.Set(0, []byte(fmt.Sprintf("big:%d", k)), []byte("v"), SetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := s.Submit(big) // queued, not waited for: the next committer leads
+	setString(t, s, 0, "small", "v")
+	// Returned, the small commit is in RocksDB, not only visible through the queue.
+	if v, err := s.db.GetBytes(s.ro, metaKey(0, []byte("small"))); err != nil || v == nil {
+		t.Fatalf("the small commit returned before RocksDB had it: %q %v", v, err)
+	}
+	if _, err := s.Wait(p); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tx := s.Begin()
+		defer tx.Close()
+		if _, err := tx.Set(0, []byte("after"), []byte("v"), SetOptions{}); err == nil {
+			err = s.Commit(tx)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a commit after the cut did not return in 10s: nobody leads")
+	}
+	for _, k := range []string{"small", "after", "big:0", fmt.Sprintf("big:%d", maxGroupOps+43)} {
+		if _, ok := getString(t, s, 0, k); !ok {
+			t.Fatalf("%s was not written", k)
+		}
 	}
 }
