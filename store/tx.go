@@ -222,21 +222,13 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 		}
 	}
 	c := tx.s.keys
-	if tx.snap == nil && c != nil && cacheable(k) {
+	cached := tx.snap == nil && c != nil && cacheable(k)
+	var t fillToken
+	if cached {
 		if v, ok := c.get(k); ok {
 			return v, nil
 		}
-		t := c.token(k)
-		if tx.s.filter.absent(tx.s.filter.current(), k) {
-			c.fill(t, k, nil)
-			return nil, nil
-		}
-		sl, err := tx.s.db.Get(tx.s.ro, k)
-		v, err := sliceBytes(sl, err)
-		if err == nil {
-			c.fill(t, k, v)
-		}
-		return v, err
+		t = c.token(k)
 	}
 	// A snapshot keeps the filter of its time: a rebuild since may have left out keys
 	// deleted since, which the snapshot still sees.
@@ -244,11 +236,16 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 	if tx.snap == nil {
 		kf = tx.s.filter.current()
 	}
-	if tx.s.filter.absent(kf, k) {
-		return nil, nil
+	var v []byte
+	var err error
+	if !tx.s.filter.absent(kf, k) {
+		sl, gerr := tx.s.db.Get(tx.readOpts(), k)
+		v, err = sliceBytes(sl, gerr)
 	}
-	sl, err := tx.s.db.Get(tx.readOpts(), k)
-	return sliceBytes(sl, err)
+	if cached && err == nil {
+		c.fill(t, k, v)
+	}
+	return v, err
 }
 
 func sliceBytes(sl *grocksdb.Slice, err error) ([]byte, error) {
