@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -133,18 +134,26 @@ func TestAdminInfo(t *testing.T) {
 	})
 }
 
+// startSized starts a server with one memory size configured by set, and checks that
+// CONFIG GET param shows it.
+func startSized(t *testing.T, param string, size config.Size, set func(*config.Config)) (*redis.Client, context.Context) {
+	t.Helper()
+	ts := startServer(t, set)
+	c := redis.NewClient(&redis.Options{Addr: ts.Addr})
+	t.Cleanup(func() { c.Close() })
+	ctx := ctxT(t)
+	if got := c.ConfigGet(ctx, param).Val(); got[param] != size.String() {
+		t.Fatalf("CONFIG GET %s = %v", param, got)
+	}
+	return c, ctx
+}
+
 // INFO rocksdb shows the rank cache: empty at first, one level once a large sorted set
 // is written to again.
 func TestAdminInfoRankCache(t *testing.T) {
 	for _, size := range []config.Size{config.Default().RocksDB.RankCacheSize, 0} {
 		t.Run(size.String(), func(t *testing.T) {
-			ts := startServer(t, func(c *config.Config) { c.RocksDB.RankCacheSize = size })
-			c := redis.NewClient(&redis.Options{Addr: ts.Addr})
-			defer c.Close()
-			ctx := ctxT(t)
-			if got := c.ConfigGet(ctx, "rocksdb-rank-cache-size").Val(); got["rocksdb-rank-cache-size"] != size.String() {
-				t.Fatalf("CONFIG GET rocksdb-rank-cache-size = %v", got)
-			}
+			c, ctx := startSized(t, "rocksdb-rank-cache-size", size, func(c *config.Config) { c.RocksDB.RankCacheSize = size })
 			rk := admParseInfo(t, c.Info(ctx, "rocksdb").Val())["rocksdb"]
 			if rk["rank_cache_levels"] != "0" || rk["rank_cache_bytes"] != "0" {
 				t.Fatalf("rank cache before any sorted set: %v", rk)
@@ -184,13 +193,7 @@ func TestAdminInfoRankCache(t *testing.T) {
 func TestAdminInfoKeyFilter(t *testing.T) {
 	for _, size := range []config.Size{config.Default().RocksDB.KeyFilterSize, 0} {
 		t.Run(size.String(), func(t *testing.T) {
-			ts := startServer(t, func(c *config.Config) { c.RocksDB.KeyFilterSize = size })
-			c := redis.NewClient(&redis.Options{Addr: ts.Addr})
-			defer c.Close()
-			ctx := ctxT(t)
-			if got := c.ConfigGet(ctx, "rocksdb-key-filter-size").Val(); got["rocksdb-key-filter-size"] != size.String() {
-				t.Fatalf("CONFIG GET rocksdb-key-filter-size = %v", got)
-			}
+			c, ctx := startSized(t, "rocksdb-key-filter-size", size, func(c *config.Config) { c.RocksDB.KeyFilterSize = size })
 			rk := map[string]string{}
 			for deadline := time.Now().Add(10 * time.Second); rk["key_filter_ready"] != "1" && size != 0; time.Sleep(10 * time.Millisecond) {
 				if time.Now().After(deadline) {
