@@ -6,7 +6,9 @@
 # fresh data directory:
 #   1. redis-benchmark against a master with no follower, one async follower and one
 #      semi-sync follower (min_acks = 1): requests per second and the ratio to no
-#      follower (targets: async >= 0.9x, semi-sync >= 0.6x);
+#      follower (targets: async >= 0.9x, semi-sync >= 0.6x); then async again with the
+#      follower under nice(1), leaving it the CPU the master and the load generator do
+#      not use, as a follower on its own host would;
 #   2. follower lag p50/p99 in ms: time from the master's reply to a SET to the first
 #      read on the follower that returns it, idle and under a redis-benchmark load;
 #   3. full-sync throughput: MB/s for a fresh follower to copy a BENCH_FULLSYNC_BYTES
@@ -21,6 +23,7 @@
 #   BENCH_REPL_TESTS     redis-benchmark -t list                    (default set,incr,lpush,hset,zadd)
 #   BENCH_REPL_ROUNDS    throughput rounds; the median is reported  (default 1)
 #   BENCH_REPL_PARTS     which parts to run                         (default throughput,lag,fullsync)
+#   BENCH_REPL_LOW_NICE  nice value of the niced-follower setup; 0 skips it (default 19)
 #   BENCH_LAG_SECONDS    sampling time per lag scenario             (default 30)
 #   BENCH_LAG_RATE       lag probes per second                      (default 200)
 #   BENCH_LAG_POLL       pause between follower polls               (default 500us)
