@@ -32,6 +32,7 @@ type keyFilter struct {
 	builds   atomic.Uint64
 	skipped  atomic.Uint64 // builds given up: RocksDB held more keys than the filter is sized for
 	scanStep func()        // tests: called for every key a build scans
+	added    func()        // tests: called once a write's keys are in, before RocksDB has them
 	// rebuildAt is the fill (set bits) of cur at which a rebuild starts.
 	rebuildAt atomic.Int64
 }
@@ -158,6 +159,9 @@ func (f *keyFilter) addRep(rep []byte) (full bool) {
 		if next != nil {
 			next.add(h)
 		}
+	}
+	if f.added != nil {
+		f.added()
 	}
 	return cur != nil && cur.set.Load() >= f.rebuildAt.Load()
 }

@@ -213,6 +213,50 @@ func TestKeyFilterSnapshotAcrossRebuild(t *testing.T) {
 	}
 }
 
+// A write whose keys went into the old filter only, and which reaches RocksDB after a
+// rebuild began, is in the rebuilt filter: the build waits for it before it takes the
+// snapshot it scans, which would not hold the key yet.
+func TestKeyFilterRebuildWaitsForWritesUnderWay(t *testing.T) {
+	s := openFilter(t, t.TempDir(), 1<<20)
+	defer s.Close()
+	waitFilterBuilds(t, s, 1)
+
+	added, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.filter.added = func() { once.Do(func() { close(added); <-release }) }
+	committed := make(chan error, 1)
+	go func() {
+		tx := s.Begin()
+		defer tx.Close()
+		if _, err := tx.Set(0, []byte("late"), []byte("1"), SetOptions{}); err != nil {
+			committed <- err
+			return
+		}
+		committed <- s.Commit(tx)
+	}()
+	<-added // "late" is in the old filter, not in RocksDB
+
+	s.filter.rebuildAt.Store(0) // as if the filter had filled up
+	s.filter.requestBuild()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.filter.next.Load() == nil && s.KeyFilterStats().Builds < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no rebuild began in 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// A build that took its snapshot now would scan a RocksDB without "late".
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	waitFilterBuilds(t, s, 2)
+	if v, ok := getString(t, s, 0, "late"); !ok || v != "1" {
+		t.Fatalf("late = %q %v after the rebuild, want 1", v, ok)
+	}
+}
+
 // Keys stored before a restart, or in a copy swapped in by a full sync, are in the
 // filter built from the data, and reads of keys only the old data had find nothing.
 func TestKeyFilterBuiltFromData(t *testing.T) {
