@@ -327,6 +327,7 @@ func (c *Client) run(cmd *Command, args [][]byte, tx *store.Tx) {
 	if cmd.Flags&FlagWrite == 0 || cmd.Flags&FlagBlocking != 0 {
 		// Reads take no locks; blocking commands lock around each attempt themselves.
 		ctx.Tx = c.srv.store.Begin()
+		ctx.Tx.ForRead(cmd.Flags&FlagWrite == 0)
 		cmd.Handler(&ctx)
 		if !ctx.failed && ctx.Tx.Dirty() {
 			c.commit(&ctx, 0)

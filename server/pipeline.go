@@ -81,6 +81,7 @@ func (c *Client) runBatched(cmd *Command, args [][]byte) {
 	c.replyMark = start
 	ctx := Ctx{Client: c, Args: args, Cmd: cmd, Tx: p.tx}
 	sp := p.tx.Mark()
+	p.tx.ForRead(!write)
 	cmd.Handler(&ctx)
 	if ctx.failed {
 		p.tx.Rollback(sp)

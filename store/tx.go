@@ -44,6 +44,7 @@ type Tx struct {
 	ro         *grocksdb.ReadOptions
 
 	steps   int              // iterator seeks and steps taken
+	reading bool             // the command running writes nothing (see ForRead)
 	deltas  [Databases]int64 // change in key count per db
 	flushed uint32           // dbs flushed inside this transaction (bit per db)
 	touched []KeyRef
@@ -63,6 +64,13 @@ func (s *Store) Begin() *Tx {
 	tx.now = time.Now().UnixMilli()
 	return tx
 }
+
+// ForRead tells the transaction whether the command about to run only reads. A read
+// asks the key filter before the key cache: most reads of missing keys end there,
+// without a cache lookup. A command that may write keeps the cache first, and the
+// cache remembers the keys it finds missing, so the write that follows keeps them
+// cached for the reads after it.
+func (tx *Tx) ForRead(reading bool) { tx.reading = reading }
 
 // Now is the transaction's clock in unix milliseconds.
 func (tx *Tx) Now() int64 { return tx.now }
@@ -221,24 +229,31 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 			return append(make([]byte, 0, len(e.v)), e.v...), nil
 		}
 	}
-	c := tx.s.keys
-	cached := tx.snap == nil && c != nil && cacheable(k)
-	var t fillToken
-	if cached {
-		if v, ok := c.get(k); ok {
-			return v, nil
-		}
-		t = c.token(k)
-	}
 	// A snapshot keeps the filter of its time: a rebuild since may have left out keys
 	// deleted since, which the snapshot still sees.
 	kf := tx.kf
 	if tx.snap == nil {
 		kf = tx.s.filter.current()
 	}
+	c := tx.s.keys
+	cached := tx.snap == nil && c != nil && cacheable(k)
+	var t fillToken
+	asked := false
+	if cached {
+		if tx.reading {
+			if tx.s.filter.absent(kf, k) {
+				return nil, nil
+			}
+			asked = true
+		}
+		if v, ok := c.get(k); ok {
+			return v, nil
+		}
+		t = c.token(k)
+	}
 	var v []byte
 	var err error
-	if !tx.s.filter.absent(kf, k) {
+	if asked || !tx.s.filter.absent(kf, k) {
 		sl, gerr := tx.s.db.Get(tx.readOpts(), k)
 		v, err = sliceBytes(sl, gerr)
 	}
