@@ -637,6 +637,20 @@ func (r *batchRep) add(kind opKind, k, v []byte) {
 	r.count++
 }
 
+// repEntry decodes the entry at the start of b, in the wire format batchRep writes: its
+// type, key and value (a range deletion's end key; none for a deletion), and what follows.
+func repEntry(b []byte) (kind byte, k, v, rest []byte) {
+	kind = b[0]
+	kl, n := binary.Uvarint(b[1:])
+	k = b[1+n : 1+n+int(kl)]
+	b = b[1+n+int(kl):]
+	if kind == repTypeDeletion {
+		return kind, k, nil, b
+	}
+	vl, n := binary.Uvarint(b)
+	return kind, k, b[n : n+int(vl)], b[n+int(vl):]
+}
+
 func (r *batchRep) bytes() []byte {
 	binary.LittleEndian.PutUint32(r.b[8:], r.count)
 	return r.b

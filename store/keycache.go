@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -138,17 +137,8 @@ func (c *keyCache) apply(r *batchRep) {
 		return
 	}
 	for _, off := range r.metaOps {
-		b := r.b[off:]
-		kind := b[0]
-		kl, n := binary.Uvarint(b[1:])
-		k := b[1+n : 1+n+int(kl)]
-		if kind == repTypeDeletion {
-			c.written(k, nil, true)
-			continue
-		}
-		b = b[1+n+int(kl):]
-		vl, n := binary.Uvarint(b)
-		c.written(k, b[n:n+int(vl)], false)
+		kind, k, v, _ := repEntry(r.b[off:])
+		c.written(k, v, kind == repTypeDeletion)
 	}
 }
 

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 	"sync"
@@ -138,17 +137,10 @@ func (f *keyFilter) addRep(rep []byte) (full bool) {
 	if cur == nil && next == nil {
 		return false
 	}
-	b := rep[12:]
-	for len(b) > 0 {
-		kind := b[0]
-		kl, n := binary.Uvarint(b[1:])
-		k := b[1+n : 1+n+int(kl)]
-		b = b[1+n+int(kl):]
-		if kind == repTypeDeletion {
-			continue
-		}
-		vl, n := binary.Uvarint(b)
-		b = b[n+int(vl):]
+	for b := rep[12:]; len(b) > 0; {
+		var kind byte
+		var k []byte
+		kind, k, _, b = repEntry(b)
 		if kind != repTypeValue {
 			continue
 		}
