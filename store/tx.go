@@ -237,27 +237,27 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 	}
 	c := tx.s.keys
 	cached := tx.snap == nil && c != nil && cacheable(k)
-	var t fillToken
-	asked := false
-	if cached {
-		if tx.reading {
-			if tx.s.filter.absent(kf, k) {
-				return nil, nil
-			}
-			asked = true
-		}
-		if v, ok := c.get(k); ok {
-			return v, nil
-		}
-		t = c.token(k)
+	// The filter comes first unless the key cache can remember a miss for a command
+	// that may write (see ForRead).
+	filterFirst := !cached || tx.reading
+	if filterFirst && tx.s.filter.absent(kf, k) {
+		return nil, nil
 	}
+	if !cached {
+		sl, err := tx.s.db.Get(tx.readOpts(), k)
+		return sliceBytes(sl, err)
+	}
+	if v, ok := c.get(k); ok {
+		return v, nil
+	}
+	t := c.token(k)
 	var v []byte
 	var err error
-	if asked || !tx.s.filter.absent(kf, k) {
-		sl, gerr := tx.s.db.Get(tx.readOpts(), k)
+	if filterFirst || !tx.s.filter.absent(kf, k) {
+		sl, gerr := tx.s.db.Get(tx.s.ro, k)
 		v, err = sliceBytes(sl, gerr)
 	}
-	if cached && err == nil {
+	if err == nil {
 		c.fill(t, k, v)
 	}
 	return v, err
