@@ -290,11 +290,12 @@ func brStartNice(t *testing.T, name, repl string, nice int) *brProc {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	p.cmd = exec.Command(strataBin, "server", "--config", p.cfgPath)
+	args := []string{strataBin, "server", "--config", p.cfgPath}
 	if nice > 0 {
 		// Through nice(1), so that the threads the runtime starts first inherit it too.
-		p.cmd = exec.Command("nice", "-n", strconv.Itoa(nice), strataBin, "server", "--config", p.cfgPath)
+		args = append([]string{"nice", "-n", strconv.Itoa(nice)}, args...)
 	}
+	p.cmd = exec.Command(args[0], args[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	// Killed with the benchmark, however that ends.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
