@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/strata-kv/strata/binlog"
@@ -176,34 +177,73 @@ func TestLogFailureDisablesWrites(t *testing.T) {
 
 // A follower that has read a key (so its key cache holds it) sees the master's later
 // change of the key once the record is applied, and a deletion as a deletion.
-func TestApplyRecordsUpdatesReadKeys(t *testing.T) {
-	master := openLogged(t, t.TempDir())
-	follower := openLogged(t, t.TempDir())
-	ship := func() {
-		t.Helper()
-		r, err := master.log.NewReader(follower.st.AppliedID() + 1)
+// ship applies to follower, in one batch, every record of master's log it lacks.
+func ship(t *testing.T, master, follower *logged) {
+	t.Helper()
+	r, err := master.log.NewReader(follower.st.AppliedID() + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var recs []binlog.Record
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer r.Close()
-		var recs []binlog.Record
-		for {
-			rec, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs = append(recs, rec)
-		}
-		if len(recs) == 0 {
-			t.Fatal("nothing to ship")
-		}
-		if err := follower.st.ApplyRecords(recs); err != nil {
-			t.Fatal(err)
-		}
+		recs = append(recs, rec)
 	}
+	if len(recs) == 0 {
+		t.Fatal("nothing to ship")
+	}
+	if err := follower.st.ApplyRecords(recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func memEntries(t *testing.T, st *store.Store) int {
+	t.Helper()
+	n, err := strconv.Atoi(st.Property("rocksdb.num-entries-active-mem-table"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A batch of records that write one key several times puts only the last value in
+// RocksDB: three records cost the memtable what one does.
+func TestApplyRecordsWritesLastOfEachKey(t *testing.T) {
+	master := openLogged(t, t.TempDir())
+	follower := openLogged(t, t.TempDir())
+	set(t, master.st, "k", "v0") // from here on no write changes the key count
+	ship(t, master, follower)
+	before := memEntries(t, follower.st)
+	set(t, master.st, "k", "v1")
+	set(t, master.st, "k", "v2")
+	set(t, master.st, "k", "v3")
+	ship(t, master, follower)
+	three := memEntries(t, follower.st) - before
+	if got := get(t, follower.st, "k"); got != "v3" {
+		t.Fatalf("after three records k = %q, want v3", got)
+	}
+	before += three
+	set(t, master.st, "k", "v4")
+	ship(t, master, follower)
+	one := memEntries(t, follower.st) - before
+	if got := get(t, follower.st, "k"); got != "v4" {
+		t.Fatalf("after one record k = %q, want v4", got)
+	}
+	if three != one {
+		t.Fatalf("three records of one key added %d memtable entries, one record %d", three, one)
+	}
+}
+
+func TestApplyRecordsUpdatesReadKeys(t *testing.T) {
+	master := openLogged(t, t.TempDir())
+	follower := openLogged(t, t.TempDir())
 	want := func(when string, kv ...string) {
 		t.Helper()
 		for i := 0; i < len(kv); i += 2 {
@@ -213,11 +253,11 @@ func TestApplyRecordsUpdatesReadKeys(t *testing.T) {
 		}
 	}
 	set(t, master.st, "k", "v1")
-	ship()
+	ship(t, master, follower)
 	want("first record", "k", "v1", "absent", "")
 	set(t, master.st, "k", "v2")
 	set(t, master.st, "absent", "now")
-	ship()
+	ship(t, master, follower)
 	want("second records", "k", "v2", "absent", "now")
 	tx := master.st.Begin()
 	k, err := tx.Load(0, []byte("k"))
@@ -229,6 +269,6 @@ func TestApplyRecordsUpdatesReadKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx.Close()
-	ship()
+	ship(t, master, follower)
 	want("delete", "k", "")
 }

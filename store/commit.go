@@ -322,9 +322,7 @@ func (s *Store) writeGroup(group []*commitReq) {
 		n += len(r.tx.ops)
 	}
 	rep := newBatchRep(n + Databases + 2)
-	for _, r := range group {
-		rep.addOps(r.tx.ops)
-	}
+	s.addGroupOps(rep, group)
 	if s.log != nil {
 		if cap(s.encBuf) < len(group) {
 			s.encBuf = make([][]byte, len(group))
@@ -375,22 +373,47 @@ func (s *Store) writeGroup(group []*commitReq) {
 	}
 }
 
+// addGroupOps adds the group's writes to rep, leaving out those that a later
+// transaction of the same group overwrites: at one command per transaction, each write
+// to a collection rewrites its metadata, and a memtable insert costs as much as the
+// rest of the command. The overlay knows the last queued writer of every key, and the
+// group holds a contiguous run of the queue's sequence numbers.
+func (s *Store) addGroupOps(rep *batchRep, group []*commitReq) {
+	if len(group) == 1 {
+		rep.addOps(group[0].tx.ops)
+		return
+	}
+	last := group[len(group)-1].seq
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
+	for _, r := range group {
+		for i := range r.tx.ops {
+			op := &r.tx.ops[i]
+			if op.Kind != OpDeleteRange {
+				if e, ok := s.overlay[string(op.Key)]; ok && e.seq > r.seq && e.seq <= last {
+					continue
+				}
+			}
+			rep.add(op.Kind, op.Key, op.Value)
+		}
+	}
+}
+
 // applyRecords logs and applies one batch of records from a master.
 func (s *Store) applyRecords(r *commitReq) {
 	var counts [Databases]int64
 	for db := range counts {
 		counts[db] = s.keyCounts[db].Load()
 	}
-	rep := newBatchRep(len(r.recs) * 4)
 	var changed uint32
-	var ops []Op
+	var all, ops []Op
 	for i := range r.recs {
 		ch, err := DecodeChanges(r.recs[i].Changes)
 		if err != nil {
 			r.err = fmt.Errorf("record %d from master: %w", r.recs[i].ID, err)
 			return
 		}
-		rep.addOps(ch.Ops)
+		all = append(all, ch.Ops...)
 		changed |= applyDeltas(&counts, &ch.Deltas, ch.Flushed)
 		for _, op := range ch.Ops {
 			if op.Kind == OpDeleteRange {
@@ -401,6 +424,13 @@ func (s *Store) applyRecords(r *commitReq) {
 			}
 		}
 	}
+	// As on the master, RocksDB gets only the last write of each key the records
+	// write more than once.
+	if len(r.recs) > 1 {
+		all = latestWrites(all)
+	}
+	rep := newBatchRep(len(all) + Databases + 2)
+	rep.addOps(all)
 	// The records change rank counts the cache may hold: the sets they touch are
 	// marked changing until the cache has the new counts too.
 	if len(ops) > 0 {

@@ -341,29 +341,13 @@ var lastWrite = sync.Pool{New: func() any { return map[string]int{} }}
 
 // compact drops the writes that a later write of the same key in the transaction
 // supersedes (a pipeline of sixteen writes to one collection rewrites its metadata
-// sixteen times), so RocksDB, the binlog and followers get only what remains. The
-// order of what is kept does not change, so range deletions keep their meaning. Call
-// it once the transaction is complete.
+// sixteen times), so RocksDB, the binlog and followers get only what remains. Call it
+// once the transaction is complete.
 func (tx *Tx) compact() {
 	if len(tx.ops) < compactMin {
 		return
 	}
-	last := lastWrite.Get().(map[string]int)
-	defer func() {
-		clear(last)
-		lastWrite.Put(last)
-	}()
-	for i := range tx.ops {
-		if tx.ops[i].Kind != OpDeleteRange {
-			last[string(tx.ops[i].Key)] = i
-		}
-	}
-	kept := tx.ops[:0]
-	for i, op := range tx.ops {
-		if op.Kind == OpDeleteRange || last[string(op.Key)] == i {
-			kept = append(kept, op)
-		}
-	}
+	kept := latestWrites(tx.ops)
 	if len(kept) == len(tx.ops) {
 		return
 	}
@@ -375,6 +359,29 @@ func (tx *Tx) compact() {
 		tx.wb, tx.wbOps = nil, 0
 	}
 	tx.pending, tx.pendingOps = nil, 0
+}
+
+// latestWrites filters ops in place to the last put or delete of each key. The order
+// of what is kept does not change, so range deletions keep their meaning: whatever
+// lies between two writes of a key, the later one decides its value.
+func latestWrites(ops []Op) []Op {
+	last := lastWrite.Get().(map[string]int)
+	defer func() {
+		clear(last)
+		lastWrite.Put(last)
+	}()
+	for i := range ops {
+		if ops[i].Kind != OpDeleteRange {
+			last[string(ops[i].Key)] = i
+		}
+	}
+	kept := ops[:0]
+	for i, op := range ops {
+		if op.Kind == OpDeleteRange || last[string(op.Key)] == i {
+			kept = append(kept, op)
+		}
+	}
+	return kept
 }
 
 // wrote reports whether the transaction wrote key k (put or delete).
