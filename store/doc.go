@@ -50,7 +50,10 @@
 //
 // A Tx collects one command's changes as a list of Ops (put, delete, range delete) and
 // serves reads that see them. Commit is the single write path: concurrent transactions
-// are grouped into one RocksDB write, together with the per-database key counts.
+// are grouped into one RocksDB write, together with the per-database key counts. The
+// binlog gets every transaction's changes; RocksDB gets each key once per group, with
+// the value of the last transaction that wrote it (a collection's metadata, rewritten
+// by each command, would otherwise cost a memtable insert per command).
 //
 // # Reads
 //
