@@ -105,6 +105,12 @@ func TestReplFullSyncKeepsFiles(t *testing.T) {
 	if _, err := pipe.Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// In the bottom level without sequence numbers, the master's file is not rewritten
+	// later by RocksDB, on either side: flushed as it is, the follower's copy was
+	// renamed by such a rewrite once in ten runs on a busy machine, and then not kept.
+	if err := master.store.Compact(); err != nil {
+		t.Fatal(err)
+	}
 	proxy := startCountingProxy(t, master.Addr)
 	host, port := hostPort(t, proxy.ln.Addr().String())
 	must(t, fc, "replicaof", host, port)

@@ -423,6 +423,22 @@ func (s *Store) Flush() error {
 	return nil
 }
 
+// Compact rewrites everything into RocksDB's bottom level. There, with no snapshot
+// open, records lose their sequence numbers; a bottom-level file that still has them
+// is rewritten by RocksDB on its own once no snapshot needs them, under a new name.
+// After Compact the files stay as they are until new writes reach them.
+func (s *Store) Compact() error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	co := grocksdb.NewCompactRangeOptions()
+	defer co.Destroy()
+	co.SetBottommostLevelCompaction(grocksdb.KForce)
+	co.SetExclusiveManualCompaction(true)
+	s.db.CompactRangeOpt(grocksdb.Range{}, co)
+	return nil
+}
+
 // ReplaceData swaps the store's data for the RocksDB directory newDir (a full copy
 // received from a master): the current data is closed and removed, newDir takes its
 // place and is opened with the same options. The caller must make sure no command is

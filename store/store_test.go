@@ -320,3 +320,28 @@ func TestCompactKeepsLastWrites(t *testing.T) {
 		}
 	}
 }
+
+// Compact leaves no file in level 0 and every key readable.
+func TestCompact(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	for i := 0; i < 100; i++ {
+		setString(t, s, 0, fmt.Sprintf("k%d", i), "v")
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Property("rocksdb.num-files-at-level0"); n != "1" {
+		t.Fatalf("%s files in level 0 after a flush, want 1", n)
+	}
+	if err := s.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Property("rocksdb.num-files-at-level0"); n != "0" {
+		t.Fatalf("%s files in level 0 after Compact, want 0", n)
+	}
+	for i := 0; i < 100; i++ {
+		if v, ok := getString(t, s, 0, fmt.Sprintf("k%d", i)); !ok || v != "v" {
+			t.Fatalf("k%d = %q, %v after Compact", i, v, ok)
+		}
+	}
+}
