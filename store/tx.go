@@ -254,7 +254,7 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 	var v []byte
 	var err error
 	if filterFirst || !tx.s.filter.absent(kf, k) {
-		sl, gerr := tx.s.db.Get(tx.s.ro, k)
+		sl, gerr := tx.s.db.Get(tx.readOpts(), k)
 		v, err = sliceBytes(sl, gerr)
 	}
 	if err == nil {
